@@ -1,0 +1,5 @@
+"""``python -m mmconvert``: the same as the ``mmconvert`` console script."""
+
+from mmconvert.cli import main
+
+main()

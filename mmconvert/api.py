@@ -1,0 +1,200 @@
+"""The Python API: :func:`convert` runs importer -> passes -> exporter and commits the output.
+
+Nothing here prints or exits; problems are returned as findings or raised as
+:class:`~mmconvert.errors.MmconvertError` subclasses.
+
+>>> from mmconvert.api import convert_coco
+>>> result = convert_coco("annotations/captions_val2017.json", output_dir="data", name="coco_val")
+>>> result.samples_written, result.output_file
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from mmconvert.converters import EXPORTERS, IMPORTERS
+from mmconvert.dataset_info import DATA_CONFIG, check_entry_free, locked, write_entry
+from mmconvert.errors import OutputConflict, UsageError, ValidationFailed
+from mmconvert.findings import Finding, Findings, Severity
+from mmconvert.io import _default_mode, fsync_dir
+from mmconvert.options import CocoOptions, OnError, OutputOptions, PassOptions
+from mmconvert.passes import PassStats, run_passes
+
+_NAME = re.compile(r"^[\w][\w.\-]*$")
+
+
+@dataclass
+class ConvertResult:
+    """What a conversion did."""
+
+    name: str
+    output_file: str | None
+    dataset_info: str | None
+    samples_written: int
+    samples_seen: int
+    samples_rejected: int
+    findings: Findings
+    notes: tuple[str, ...] = ()
+    entry: dict[str, Any] | None = None
+    dry_run: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def check_output_target(options: OutputOptions, file_name: str) -> None:
+    """Refuse bad names and conflicting outputs before any work is done."""
+    name = options.name
+    if not _NAME.match(name) or ".." in name:
+        raise UsageError(
+            f"--name {name!r}: use letters, digits, '_', '-' and '.', starting with a letter or digit",
+            hint="the name becomes the dataset_info.json key and the file name",
+        )
+    out = options.output_dir
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise UsageError(f"--output-dir {out}: exists and is not a folder")
+    target = os.path.join(out, file_name)
+    if os.path.isdir(target):
+        raise OutputConflict(f"{target} is a folder; refusing to replace it")
+    if os.path.exists(target) and not options.force:
+        raise OutputConflict(
+            f"{target} exists already",
+            hint="choose another --name or --output-dir, or pass --force to replace it",
+        )
+    if os.path.isdir(out):
+        check_entry_free(out, name, options.force)
+
+
+def convert(
+    source_format: str,
+    inputs: Sequence[str],
+    import_options: Any,
+    pass_options: PassOptions,
+    output_options: OutputOptions,
+    exporter: str = "llamafactory",
+) -> ConvertResult:
+    """Convert ``inputs`` (read by the ``source_format`` importer) into an LF dataset folder.
+
+    Raises :class:`ValidationFailed` (with every finding) when the data has error findings and
+    ``on_error`` is ``fail``; nothing is written then.
+    """
+    from mmconvert.converters.llamafactory import output_file_name
+
+    if source_format not in IMPORTERS:
+        raise UsageError(f"unknown source format {source_format!r} (known: {', '.join(IMPORTERS)})")
+    file_name = output_file_name(output_options)
+    check_output_target(output_options, file_name)
+    findings = Findings()
+    dataset = IMPORTERS[source_format](list(inputs), import_options, findings, output_options.name)
+    stats = PassStats()
+    passed = run_passes(dataset, pass_options, findings, stats)
+
+    out_dir = output_options.output_dir
+    if output_options.dry_run:
+        for _ in passed.samples:
+            pass
+        return _finish_dry(output_options, dataset.notes, findings, stats, pass_options)
+
+    created = not os.path.isdir(out_dir)
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+        written = EXPORTERS[exporter](passed, output_options)
+    except PermissionError as exc:
+        _remove_if_created(out_dir, created)
+        raise UsageError(f"--output-dir {out_dir}: cannot write there ({exc.strerror})") from exc
+    except BaseException:
+        _remove_if_created(out_dir, created)
+        raise
+    try:
+        _fail_on_errors(findings, stats, pass_options, written.samples, dataset.notes)
+        with locked(out_dir):
+            if os.path.exists(written.final_path) and not output_options.force:
+                raise OutputConflict(f"{written.final_path} appeared while converting; not replacing it")
+            os.chmod(written.temp_path, _default_mode())
+            # The entry merge is checked before the data file is renamed into place.
+            write_entry(out_dir, output_options.name, written.entry, output_options.force)
+            os.replace(written.temp_path, written.final_path)
+            fsync_dir(out_dir)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(written.temp_path)
+        _remove_if_created(out_dir, created)
+        raise
+    return ConvertResult(
+        name=output_options.name,
+        output_file=written.final_path,
+        dataset_info=os.path.join(out_dir, DATA_CONFIG),
+        samples_written=written.samples,
+        samples_seen=stats.seen,
+        samples_rejected=stats.rejected,
+        findings=findings,
+        notes=dataset.notes,
+        entry=written.entry,
+    )
+
+
+def _finish_dry(
+    output_options: OutputOptions,
+    notes: tuple[str, ...],
+    findings: Findings,
+    stats: PassStats,
+    pass_options: PassOptions,
+) -> ConvertResult:
+    _fail_on_errors(findings, stats, pass_options, stats.passed, notes)
+    return ConvertResult(
+        name=output_options.name,
+        output_file=None,
+        dataset_info=None,
+        samples_written=stats.passed,
+        samples_seen=stats.seen,
+        samples_rejected=stats.rejected,
+        findings=findings,
+        notes=notes,
+        dry_run=True,
+    )
+
+
+def _fail_on_errors(
+    findings: Findings, stats: PassStats, options: PassOptions, written: int, notes: tuple[str, ...] = ()
+) -> None:
+    if written == 0:
+        findings.add(
+            Finding(
+                code="no-samples",
+                severity=Severity.ERROR,
+                message="no sample survived the checks; LLaMA-Factory would stop with "
+                '"Cannot find valid samples"',
+                hint="fix the errors listed above",
+            )
+        )
+    if findings.errors and (options.on_error is OnError.FAIL or written == 0):
+        raise ValidationFailed(
+            f"{findings.errors} error(s) in the data; nothing was written", findings, notes
+        )
+
+
+def _remove_if_created(folder: str, created: bool) -> None:
+    if created:
+        with contextlib.suppress(OSError):
+            os.rmdir(folder)
+
+
+def convert_coco(
+    annotations: str,
+    output_dir: str = ".",
+    name: str = "coco_captions",
+    images_dir: str | None = None,
+    **options: Any,
+) -> ConvertResult:
+    """Convenience wrapper: COCO captions file -> LF dataset in ``output_dir``."""
+    coco = CocoOptions(images_dir=images_dir)
+    passes = PassOptions(**{k: v for k, v in options.items() if k in PassOptions.__dataclass_fields__})
+    output = OutputOptions(
+        output_dir=output_dir,
+        name=name,
+        **{k: v for k, v in options.items() if k in OutputOptions.__dataclass_fields__},
+    )
+    return convert("coco", [annotations], coco, passes, output)

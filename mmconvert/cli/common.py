@@ -1,0 +1,212 @@
+"""Options shared by the converting commands, and the code that runs a conversion and prints it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from mmconvert.api import ConvertResult
+from mmconvert.cli.render import render_findings
+from mmconvert.errors import ValidationFailed
+from mmconvert.findings import Findings
+from mmconvert.options import (
+    CheckTier,
+    LiteralPolicy,
+    OnError,
+    OutputFormat,
+    OutputOptions,
+    PassOptions,
+    PlaceholderPolicy,
+    PlaceholderTokens,
+)
+from mmconvert.report import build_report, write_report
+
+F = Callable[..., Any]
+
+
+def _choice(enum_type: type) -> click.Choice:
+    return click.Choice([e.value for e in enum_type])  # type: ignore[attr-defined]
+
+
+def output_options(default_name: str) -> Callable[[F], F]:
+    def decorate(f: F) -> F:
+        opts = [
+            click.option(
+                "--output-dir",
+                "-o",
+                default=".",
+                show_default=True,
+                type=click.Path(file_okay=True),
+                help="LLaMA-Factory dataset_dir: the data file and dataset_info.json go here.",
+            ),
+            click.option(
+                "--name",
+                "-n",
+                default=default_name,
+                show_default=True,
+                help="Dataset name: the dataset_info.json key and the file name (NAME.json).",
+            ),
+            click.option(
+                "--format",
+                "fmt",
+                type=_choice(OutputFormat),
+                default="json",
+                show_default=True,
+                help="json: one array, indented; jsonl: one sample per line.",
+            ),
+            click.option("--force", is_flag=True, help="Replace an existing data file and entry."),
+            click.option(
+                "--absolute-paths",
+                is_flag=True,
+                help="Write absolute media paths (default: relative to --output-dir, so the folder "
+                "stays portable).",
+            ),
+            click.option("--dry-run", is_flag=True, help="Check everything, write nothing."),
+        ]
+        for opt in reversed(opts):
+            f = opt(f)
+        return f
+
+    return decorate
+
+
+def pass_options(check_default: str = "exists") -> Callable[[F], F]:
+    def decorate(f: F) -> F:
+        opts = [
+            click.option(
+                "--placeholders",
+                type=_choice(PlaceholderPolicy),
+                default="insert",
+                show_default=True,
+                help="strict: tags must already match the media; insert: add missing tags at the "
+                "start of the first user turn; trim: insert, and also remove tags that have no media.",
+            ),
+            click.option(
+                "--literal-tags",
+                type=_choice(LiteralPolicy),
+                default="error",
+                show_default=True,
+                help="A tag such as <image> inside an answer or tool output: an error, or rewritten "
+                "to --literal-text.",
+            ),
+            click.option(
+                "--literal-text",
+                default="[image]",
+                show_default=True,
+                help="Replacement text for literal tags with --literal-tags rewrite.",
+            ),
+            click.option(
+                "--check",
+                type=_choice(CheckTier),
+                default=check_default,
+                show_default=True,
+                help="How hard media files are checked: none, exists (a regular file), header "
+                "(opens, size read), decode (fully decoded).",
+            ),
+            click.option(
+                "--on-error",
+                type=_choice(OnError),
+                default="fail",
+                show_default=True,
+                help="fail: any error finding writes nothing (exit 1); skip: write the clean samples "
+                "and list the skipped ones.",
+            ),
+            click.option(
+                "--allow-outside-paths",
+                is_flag=True,
+                help="Accept media paths that point outside their folder ('..', absolute paths).",
+            ),
+            click.option(
+                "--report",
+                type=click.Path(dir_okay=False),
+                default=None,
+                help="Write every finding and the counts as JSON to this file.",
+            ),
+            click.option("--quiet", "-q", is_flag=True, help="Print errors only."),
+        ]
+        for opt in reversed(opts):
+            f = opt(f)
+        return f
+
+    return decorate
+
+
+def build_pass_options(kw: dict[str, Any]) -> PassOptions:
+    return PassOptions(
+        tokens=PlaceholderTokens.from_env(),
+        placeholders=PlaceholderPolicy(kw["placeholders"]),
+        literal=LiteralPolicy(kw["literal_tags"]),
+        literal_text=kw["literal_text"],
+        check=CheckTier(kw["check"]),
+        on_error=OnError(kw["on_error"]),
+        allow_outside_paths=kw["allow_outside_paths"],
+    )
+
+
+def build_output_options(kw: dict[str, Any]) -> OutputOptions:
+    return OutputOptions(
+        output_dir=kw["output_dir"],
+        name=kw["name"],
+        format=OutputFormat(kw["fmt"]),
+        force=kw["force"],
+        absolute_paths=kw["absolute_paths"],
+        dry_run=kw["dry_run"],
+    )
+
+
+def run_conversion(command: str, kw: dict[str, Any], call: Callable[[], ConvertResult]) -> None:
+    """Run ``call``, write the report, print findings and the one-line result."""
+    report_path = kw.get("report")
+    quiet = kw.get("quiet", False)
+    try:
+        result = call()
+    except ValidationFailed as exc:
+        if report_path:
+            write_report(report_path, build_report(command, exc.findings, ok=False))
+        raise
+    for note in result.notes:
+        if not quiet:
+            click.echo(note, err=True)
+    render_findings(result.findings, quiet=quiet)
+    if report_path:
+        write_report(
+            report_path,
+            build_report(
+                command,
+                result.findings,
+                ok=True,
+                samples={
+                    "seen": result.samples_seen,
+                    "written": result.samples_written,
+                    "skipped": result.samples_rejected,
+                },
+                output={
+                    "file": result.output_file,
+                    "dataset_info": result.dataset_info,
+                    "entry": result.name,
+                    "dry_run": result.dry_run,
+                },
+                notes=result.notes,
+            ),
+        )
+    click.echo(success_line(result))
+
+
+def success_line(result: ConvertResult) -> str:
+    skipped = (
+        f"; skipped {result.samples_rejected:,} sample(s) with errors (listed above)"
+        if result.samples_rejected
+        else ""
+    )
+    if result.dry_run:
+        return f"Dry run: {result.samples_written:,} samples would be written as {result.name!r}{skipped}"
+    return (
+        f"Wrote {result.samples_written:,} samples to {result.output_file} "
+        f"and entry {result.name!r} in {result.dataset_info}{skipped}"
+    )
+
+
+def count_errors(findings: Findings) -> int:
+    return findings.errors

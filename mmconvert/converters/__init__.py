@@ -1,0 +1,20 @@
+"""The format registry: importer and exporter names to the functions that implement them.
+
+An importer is ``read(paths, options, findings, name) -> Dataset``; an exporter is
+``write(dataset, output_options) -> WrittenFile``.  Adding a format is one module and one line here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from mmconvert.converters import coco, llamafactory
+
+IMPORTERS: dict[str, Callable[..., Any]] = {
+    "coco": coco.read,
+}
+
+EXPORTERS: dict[str, Callable[..., Any]] = {
+    "llamafactory": llamafactory.write,
+}

@@ -1,0 +1,370 @@
+"""COCO importer: caption annotation files (``captions_*.json``) into the common model.
+
+One sample per caption: the user turn holds the prompt, the assistant turn the stripped caption, and
+the image is attached as :class:`~mmconvert.model.Media` (the placeholder pass adds the ``<image>``
+tag).  Parsing is typed (msgspec) and streamed: the ``annotations`` array is split into raw items and
+decoded in chunks, so memory grows with the number of images, not of captions.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import zlib
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import msgspec
+
+from mmconvert.errors import InputError, UsageError
+from mmconvert.findings import Finding, Findings, Severity
+from mmconvert.io import describe_decode_error, read_json_bytes
+from mmconvert.model import Dataset, Media, MediaKind, Role, Sample, SourceRef, Turn
+from mmconvert.options import CocoOptions
+
+_CHUNK = 20_000
+
+Id = int | str
+
+
+class _Top(msgspec.Struct):
+    images: msgspec.Raw = msgspec.Raw()
+    annotations: msgspec.Raw = msgspec.Raw()
+
+
+class _Image(msgspec.Struct, gc=False):
+    id: Id
+    file_name: str
+    width: int | float | None = None
+    height: int | float | None = None
+
+
+class _Caption(msgspec.Struct, gc=False):
+    id: Id
+    image_id: Id
+    caption: str
+
+
+class CocoFile(msgspec.Struct):
+    """A parsed COCO file: its images (decoded) and raw annotation items (decoded on demand)."""
+
+    path: str
+    images: list[_Image]
+    annotations: list[msgspec.Raw]
+
+
+def _first_byte(data: bytes) -> bytes:
+    stripped = data.lstrip()
+    return stripped[:1]
+
+
+def load(path: str, findings: Findings) -> CocoFile:
+    """Parse the top level of a COCO file and its ``images``; type errors per image are findings."""
+    data = read_json_bytes(path)
+    first = _first_byte(data)
+    if first == b"[":
+        raise InputError(
+            f"{path}: the top level is a list: this looks like a COCO *results* file (model predictions "
+            "keyed by image_id, as written for evaluation), not an annotation file",
+            hint="convert the ground-truth annotation file (with `images` and `annotations`) instead",
+        )
+    if first != b"{":
+        what = "empty" if not first else "not a JSON object"
+        raise InputError(
+            f"{path}: the file is {what}; a COCO annotation file is a JSON object with "
+            "`images` and `annotations`"
+        )
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        try:
+            top = msgspec.json.decode(data, type=_Top)
+        except msgspec.DecodeError as exc:
+            raise InputError(describe_decode_error(path, exc)) from exc
+        if not top.images or not top.annotations:
+            missing = " and ".join(
+                k for k, v in (("images", top.images), ("annotations", top.annotations)) if not v
+            )
+            raise InputError(
+                f"{path}: no `{missing}` key: not a COCO annotation file",
+                hint="an image-info-only file (test-dev style) has no captions to convert",
+            )
+        images = _decode_items(path, "images", top.images, _Image, findings)
+        try:
+            raw_annotations = msgspec.json.decode(top.annotations, type=list[msgspec.Raw])
+        except msgspec.ValidationError as exc:
+            raise InputError(f"{path}: `annotations` must be a list ({exc})") from exc
+        return CocoFile(path, [img for _, img in images if isinstance(img, _Image)], raw_annotations)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _decode_items(
+    path: str, key: str, raw: msgspec.Raw, item_type: type, findings: Findings
+) -> list[tuple[int, msgspec.Struct]]:
+    """Decode a list of items; a type error in one item is a finding naming it, not a crash."""
+    try:
+        items = msgspec.json.decode(raw, type=list[item_type])  # type: ignore[valid-type]
+        return list(enumerate(items))
+    except msgspec.ValidationError:
+        pass
+    try:
+        raws = msgspec.json.decode(raw, type=list[msgspec.Raw])
+    except msgspec.ValidationError as exc:
+        raise InputError(f"{path}: `{key}` must be a list ({exc})") from exc
+    decoder: msgspec.json.Decoder[msgspec.Struct] = msgspec.json.Decoder(item_type)
+    good: list[tuple[int, msgspec.Struct]] = []
+    for i, item in enumerate(raws):
+        try:
+            good.append((i, decoder.decode(item)))
+        except msgspec.ValidationError as exc:
+            findings.add(_type_finding(path, key, i, exc))
+    return good
+
+
+def _type_finding(path: str, key: str, index: int, exc: msgspec.ValidationError) -> Finding:
+    text = str(exc)
+    json_path = f"$.{key}[{index}]"
+    if " - at `$" in text:
+        text, _, sub = text.rpartition(" - at `$")
+        json_path += sub.rstrip("`")
+    return Finding(
+        code=f"coco-bad-{key[:-1] if key.endswith('s') else key}",
+        severity=Severity.ERROR,
+        message=f"{text} in this {key[:-1]} entry",
+        file=path,
+        index=index,
+        path=json_path,
+        hint="fix the field's type; this entry is skipped",
+    )
+
+
+def detect_task(coco: CocoFile) -> str:
+    """``caption``, ``detection``, ``pose`` or ``unknown``, from the first annotation's keys."""
+    for raw in coco.annotations[:50]:
+        try:
+            keys = msgspec.json.decode(raw, type=dict[str, msgspec.Raw])
+        except msgspec.ValidationError:
+            continue
+        if "caption" in keys:
+            return "caption"
+        if "keypoints" in keys:
+            return "pose"
+        if "bbox" in keys or "segmentation" in keys:
+            return "detection"
+    return "unknown"
+
+
+_SPLIT_SUFFIXES = (".coco.json", ".json")
+_PROBE = 2000
+
+
+def find_images_dir(annotation_path: str, coco: CocoFile) -> tuple[str, str]:
+    """Find the images folder the common COCO layouts use; return ``(folder, why)``.
+
+    ``annotations/captions_val2017.json`` -> ``val2017/`` or ``images/val2017/`` (COCO);
+    ``annotations/captions_val.json`` -> ``images/val/`` or ``val/`` (Datumaro, mmdetection);
+    ``_annotations.coco.json`` or ``annotations.json`` beside the images (Roboflow, Kaggle).
+    The candidate holding the most of the file's images wins.
+    """
+    ann = Path(annotation_path).resolve()
+    here = ann.parent
+    stem = ann.name
+    for suffix in _SPLIT_SUFFIXES:
+        if stem.endswith(suffix):
+            stem = stem[: -len(suffix)]
+            break
+    split = stem.split("_", 1)[1] if "_" in stem else stem
+    roots = [here.parent, here] if here.name == "annotations" else [here]
+    candidates: list[Path] = []
+    for root in roots:
+        candidates += [root / split, root / "images" / split]
+    candidates += [here, here / "images"]
+    names = [img.file_name for img in coco.images]
+    probe = names[:: max(1, len(names) // _PROBE)]
+    best: tuple[int, Path] | None = None
+    seen: set[Path] = set()
+    for cand in candidates:
+        if cand in seen or not cand.is_dir():
+            continue
+        seen.add(cand)
+        hits = sum(1 for name in probe if name and (cand / name).is_file())
+        if hits and (best is None or hits > best[0]):
+            best = (hits, cand)
+    if best is None:
+        tried = ", ".join(str(c) for c in dict.fromkeys(candidates))
+        raise UsageError(
+            f"cannot find the images of {annotation_path}: none of the usual folders holds them "
+            f"(tried {tried})",
+            hint="pass --images-dir FOLDER (the folder that `file_name` paths are relative to)",
+        )
+    hits, folder = best
+    return str(folder), f"{hits} of {len(probe)} probed images found there"
+
+
+def _image_index(coco: CocoFile, images_dir: str, findings: Findings) -> dict[Id, Media]:
+    index: dict[Id, Media] = {}
+    by_file: dict[str, Id] = {}
+    for k, img in enumerate(coco.images):
+        if img.id in index:
+            findings.add(
+                Finding(
+                    code="coco-duplicate-image-id",
+                    severity=Severity.ERROR,
+                    message=f"image id {img.id!r} is listed twice; its annotations are ambiguous",
+                    file=coco.path,
+                    index=k,
+                    path=f"$.images[{k}].id",
+                    hint="give every image a unique id",
+                )
+            )
+            continue
+        other = by_file.get(img.file_name)
+        if other is not None:
+            findings.add(
+                Finding(
+                    code="coco-shared-file",
+                    severity=Severity.WARNING,
+                    message=f"image ids {other!r} and {img.id!r} share the file {img.file_name!r}",
+                    file=coco.path,
+                    index=k,
+                    path=f"$.images[{k}].file_name",
+                    hint="harmless for training, but check that the ids are meant to be one image",
+                )
+            )
+        else:
+            by_file[img.file_name] = img.id
+        index[img.id] = Media(
+            kind=MediaKind.IMAGE,
+            path=img.file_name,
+            base=images_dir,
+            origin=f"{coco.path}:$.images[{k}].file_name",
+            width=int(img.width) if img.width is not None else None,
+            height=int(img.height) if img.height is not None else None,
+        )
+    return index
+
+
+def _prompt_chooser(options: CocoOptions):  # type: ignore[no-untyped-def]
+    prompts = options.prompts
+    if len(prompts) == 1:
+        only = Turn(Role.USER, prompts[0])
+        return lambda _ann_id: only
+    turns = [Turn(Role.USER, p) for p in prompts]
+    n = len(turns)
+    seed = options.seed
+    return lambda ann_id: turns[zlib.crc32(f"{seed}:{ann_id}".encode()) % n]
+
+
+def _caption_samples(
+    coco: CocoFile, index: dict[Id, Media], options: CocoOptions, findings: Findings
+) -> Iterator[Sample]:
+    path = coco.path
+    choose = _prompt_chooser(options)
+    decoder = msgspec.json.Decoder(list[_Caption])
+    item_decoder = msgspec.json.Decoder(_Caption)
+    seen_ids: set[Id] = set()
+    raws = coco.annotations
+    for start in range(0, len(raws), _CHUNK):
+        block = raws[start : start + _CHUNK]
+        try:
+            items: list[tuple[int, _Caption | None]] = list(
+                enumerate(decoder.decode(b"[" + b",".join(block) + b"]"), start)
+            )
+        except msgspec.ValidationError:
+            items = []
+            for i, raw in enumerate(block, start):
+                try:
+                    items.append((i, item_decoder.decode(raw)))
+                except msgspec.ValidationError as exc:
+                    findings.add(_type_finding(path, "annotations", i, exc))
+        for i, ann in items:
+            assert ann is not None
+            ann_id = ann.id
+            if ann_id in seen_ids:
+                findings.add(
+                    Finding(
+                        code="coco-duplicate-annotation-id",
+                        severity=Severity.ERROR,
+                        message=f"annotation id {ann_id!r} is used twice",
+                        file=path,
+                        index=i,
+                        path=f"$.annotations[{i}].id",
+                        ids={"annotation_id": ann_id, "image_id": ann.image_id},
+                        hint="give every annotation a unique id; this one is skipped",
+                    )
+                )
+                continue
+            seen_ids.add(ann_id)
+            media = index.get(ann.image_id)
+            if media is None:
+                findings.add(
+                    Finding(
+                        code="coco-dangling-image-id",
+                        severity=Severity.ERROR,
+                        message=f"annotation {ann_id!r} refers to image id {ann.image_id!r}, "
+                        "which is not in `images`",
+                        file=path,
+                        index=i,
+                        path=f"$.annotations[{i}].image_id",
+                        ids={"annotation_id": ann_id, "image_id": ann.image_id},
+                        hint="add the image to `images` or remove the annotation",
+                    )
+                )
+                continue
+            caption = ann.caption.strip()
+            if not caption:
+                findings.add(
+                    Finding(
+                        code="coco-empty-caption",
+                        severity=Severity.ERROR,
+                        message="the caption is empty (or only whitespace)",
+                        file=path,
+                        index=i,
+                        path=f"$.annotations[{i}].caption",
+                        ids={"annotation_id": ann_id, "image_id": ann.image_id},
+                        hint="write a caption or remove the annotation",
+                    )
+                )
+                continue
+            yield Sample(
+                turns=(choose(ann_id), Turn(Role.ASSISTANT, caption)),
+                source=SourceRef(
+                    path,
+                    i,
+                    f"$.annotations[{i}]",
+                    (("annotation_id", ann_id), ("image_id", ann.image_id)),
+                ),
+                images=(media,),
+            )
+
+
+def read(paths: Sequence[str], options: CocoOptions, findings: Findings, name: str = "") -> Dataset:
+    """Read COCO caption files into a :class:`Dataset` (samples are produced lazily)."""
+    if len(paths) != 1:
+        raise UsageError("coco2lf reads one annotation file at a time for captions")
+    path = os.fspath(paths[0])
+    coco = load(path, findings)
+    task = detect_task(coco)
+    if task not in ("caption", "unknown"):
+        raise UsageError(
+            f"{path} holds {task} annotations; this version converts caption files (`captions_*.json`)",
+        )
+    images_dir = options.images_dir
+    notes: list[str] = []
+    if images_dir is None:
+        images_dir, why = find_images_dir(path, coco)
+        notes.append(f"images folder: {images_dir} ({why}); use --images-dir to choose another")
+    images_dir = os.path.abspath(images_dir)
+    if not os.path.isdir(images_dir):
+        raise UsageError(f"--images-dir {images_dir}: no such folder")
+    index = _image_index(coco, images_dir, findings)
+    return Dataset(
+        name=name,
+        samples=_caption_samples(coco, index, options, findings),
+        source_files=(path,),
+        media_kinds=frozenset({MediaKind.IMAGE}),
+        description=f"COCO captions from {path}",
+        notes=tuple(notes),
+    )

@@ -1,0 +1,174 @@
+"""``dataset_info.json``: read it, build entries, and merge one entry in without touching the others.
+
+The merge edits the file's text, not a re-serialised dict: every other entry keeps its bytes, its key
+order and its indentation.  It runs under an exclusive lock on the folder and replaces the file
+atomically, so two mmconvert processes adding different entries to one folder both land.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mmconvert.errors import OutputConflict
+from mmconvert.io import atomic_output, fsync_dir
+
+DATA_CONFIG = "dataset_info.json"
+
+try:  # POSIX only; elsewhere merges are not locked against concurrent writers.
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class RegistryText:
+    """The text of a ``dataset_info.json`` and where each top-level entry sits in it."""
+
+    text: str
+    spans: dict[str, tuple[int, int, int]]  # name -> (key start, value start, value end)
+    close: int  # index of the closing brace
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.spans)
+
+
+def _skip_ws(text: str, i: int) -> int:
+    while i < len(text) and text[i] in " \t\r\n":
+        i += 1
+    return i
+
+
+def parse_registry(text: str, where: str) -> RegistryText:
+    """Locate each top-level entry; :class:`OutputConflict` if the text is not a JSON object."""
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise OutputConflict(
+            f"{where}: not valid JSON ({exc}); refusing to change it",
+            hint="fix or move the file, then run again",
+        ) from exc
+    if not isinstance(data, dict):
+        raise OutputConflict(
+            f"{where}: the top level is a {type(data).__name__}, LLaMA-Factory expects an object "
+            "of dataset entries; refusing to change it",
+            hint="fix or move the file, then run again",
+        )
+    decoder = json.JSONDecoder()
+    spans: dict[str, tuple[int, int, int]] = {}
+    i = _skip_ws(text, 0) + 1  # past "{"
+    while True:
+        i = _skip_ws(text, i)
+        if text[i] == "}":
+            return RegistryText(text, spans, i)
+        if text[i] == ",":
+            i = _skip_ws(text, i + 1)
+        key_start = i
+        key, i = json.decoder.scanstring(text, i + 1)  # type: ignore[attr-defined]
+        i = _skip_ws(text, i)
+        i = _skip_ws(text, i + 1)  # past ":"
+        value_start = i
+        _, i = decoder.raw_decode(text, i)
+        spans[key] = (key_start, value_start, i)
+
+
+def _indent_of(reg: RegistryText) -> tuple[str, int | None]:
+    """(whitespace before a top-level key, indent unit) as the file uses them."""
+    if not reg.spans:
+        return "\n  ", 2
+    key_start = next(iter(reg.spans.values()))[0]
+    j = key_start
+    while j > 0 and reg.text[j - 1] in " \t":
+        j -= 1
+    if j > 0 and reg.text[j - 1] == "\n":
+        lead = reg.text[j:key_start]
+        return "\n" + lead, max(len(lead), 1)
+    return " ", None
+
+
+def format_entry(entry: dict[str, Any], lead: str, unit: int | None) -> str:
+    if unit is None:
+        return json.dumps(entry, ensure_ascii=False)
+    body = json.dumps(entry, indent=unit, ensure_ascii=False)
+    return body.replace("\n", lead)
+
+
+def merged_text(existing: str | None, name: str, entry: dict[str, Any], force: bool, where: str) -> str:
+    """The new file text with ``name`` set to ``entry``; :class:`OutputConflict` if it exists already
+    and ``force`` is false."""
+    if existing is None or not existing.strip():
+        return json.dumps({name: entry}, indent=2, ensure_ascii=False) + "\n"
+    reg = parse_registry(existing, where)
+    lead, unit = _indent_of(reg)
+    value = format_entry(entry, lead, unit)
+    text = reg.text
+    if name in reg.spans:
+        if not force:
+            raise OutputConflict(
+                f"{where} already has an entry {name!r}",
+                hint="choose another --name, or pass --force to replace that entry",
+            )
+        _, start, end = reg.spans[name]
+        return text[:start] + value + text[end:]
+    key = json.dumps(name, ensure_ascii=False)
+    if not reg.spans:
+        closing = "\n" if unit is not None else ""
+        return text[: reg.close].rstrip() + f"{lead}{key}: {value}{closing}" + text[reg.close :]
+    last_end = max(end for _, _, end in reg.spans.values())
+    return text[:last_end] + f",{lead}{key}: {value}" + text[last_end:]
+
+
+def read_registry_text(folder: str | os.PathLike[str]) -> str | None:
+    path = Path(folder) / DATA_CONFIG
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise OutputConflict(f"{path}: cannot read it ({exc}); refusing to change it") from exc
+
+
+def check_entry_free(folder: str | os.PathLike[str], name: str, force: bool) -> None:
+    """Fail early (before converting) when the entry exists or the file cannot be merged."""
+    where = str(Path(folder) / DATA_CONFIG)
+    text = read_registry_text(folder)
+    if text is None or not text.strip():
+        return
+    reg = parse_registry(text, where)
+    if name in reg.spans and not force:
+        raise OutputConflict(
+            f"{where} already has an entry {name!r}",
+            hint="choose another --name, or pass --force to replace that entry",
+        )
+
+
+@contextlib.contextmanager
+def locked(folder: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold an exclusive lock on ``folder`` (flock on the directory itself) while merging."""
+    if fcntl is None:  # pragma: no cover
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def write_entry(folder: str | os.PathLike[str], name: str, entry: dict[str, Any], force: bool) -> None:
+    """Merge ``entry`` into ``folder/dataset_info.json`` (caller holds :func:`locked`)."""
+    path = Path(folder) / DATA_CONFIG
+    existing = read_registry_text(folder)
+    text = merged_text(existing, name, entry, force, str(path))
+    mode = path.stat().st_mode & 0o777 if existing is not None else None
+    with atomic_output(path, mode) as fh:
+        fh.write(text.encode("utf-8"))
+    fsync_dir(folder)

@@ -1,0 +1,129 @@
+"""Reading input bytes and writing output files: BOM handling, atomic replace, streamed JSON arrays.
+
+Knows no dataset format.  JSON arrays are written in chunks that are byte-identical to
+``json.dump(records, f, indent=2, ensure_ascii=False)`` of the whole list, without ever holding it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import msgspec
+
+from mmconvert.errors import InputError
+
+UTF8_BOM = b"\xef\xbb\xbf"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def read_json_bytes(path: str | os.PathLike[str]) -> bytes:
+    """The bytes of a UTF-8 JSON/JSONL file, BOM removed; a clear :class:`InputError` otherwise."""
+    p = Path(path)
+    try:
+        if p.is_dir():
+            raise InputError(f"{p}: is a folder, expected a JSON file")
+        data = p.read_bytes()
+    except InputError:
+        raise
+    except OSError as exc:
+        raise InputError(f"{p}: cannot read: {exc.strerror or exc}") from exc
+    return strip_bom(data, str(p))
+
+
+def strip_bom(data: bytes, name: str) -> bytes:
+    if data.startswith(UTF8_BOM):
+        return data[len(UTF8_BOM) :]
+    if data[:2] in _UTF16_BOMS or (len(data) > 1 and (data[0] == 0 or data[1] == 0)):
+        raise InputError(
+            f"{name}: looks like UTF-16, mmconvert reads UTF-8 JSON",
+            hint="re-save the file as UTF-8 (e.g. `iconv -f UTF-16 -t UTF-8`)",
+        )
+    return data
+
+
+def describe_decode_error(name: str, exc: msgspec.DecodeError) -> str:
+    """msgspec's message with the file name, e.g. ``x.json: Expected `int`, got `str` - at `$[0].id```."""
+    text = str(exc)
+    if text.startswith("Input data was truncated"):
+        text = "the JSON ends early (truncated file?)"
+    return f"{name}: {text}"
+
+
+def _default_mode() -> int:
+    """0o666 minus the umask: what ``open(path, "w")`` would have created (mkstemp uses 0o600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+@contextlib.contextmanager
+def atomic_output(target: str | os.PathLike[str], mode: int | None = None) -> Iterator[IO[bytes]]:
+    """Write ``target`` through a temp file in the same folder, fsync, then rename over it.
+
+    On any exception the temp file is removed and ``target`` is left untouched.
+    """
+    target = Path(target)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, _default_mode() if mode is None else mode)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def fsync_dir(folder: str | os.PathLike[str]) -> None:
+    """Make a rename in ``folder`` durable (best effort)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+class JsonArrayWriter:
+    """Streams records into a JSON array formatted exactly like ``json.dump(..., indent=2,
+    ensure_ascii=False)``: each chunk is encoded by msgspec, pretty-printed, and spliced in."""
+
+    def __init__(self, fh: IO[bytes]) -> None:
+        self._fh = fh
+        self._encoder = msgspec.json.Encoder()
+        self._first = True
+
+    def write_chunk(self, records: list[Any]) -> None:
+        if not records:
+            return
+        body = msgspec.json.format(self._encoder.encode(records), indent=2)
+        # body is b"[\n  {...},\n  {...}\n]": keep the inner part.
+        self._fh.write(b"[\n" if self._first else b",\n")
+        self._fh.write(body[2:-2])
+        self._first = False
+
+    def close(self) -> None:
+        self._fh.write(b"[]" if self._first else b"\n]")
+
+
+class JsonLinesWriter:
+    """Streams records as JSON Lines (compact, UTF-8, one object per line)."""
+
+    def __init__(self, fh: IO[bytes]) -> None:
+        self._fh = fh
+        self._encoder = msgspec.json.Encoder()
+
+    def write_chunk(self, records: list[Any]) -> None:
+        if records:
+            self._fh.write(self._encoder.encode_lines(records))
+
+    def close(self) -> None:
+        pass

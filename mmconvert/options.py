@@ -1,0 +1,121 @@
+"""Frozen option objects, one per concern, built once by the CLI (or the API caller) and passed down.
+
+Nothing below the CLI reads the environment: :meth:`PlaceholderTokens.from_env` is called at the edge.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from mmconvert.model import MediaKind
+
+
+class PlaceholderPolicy(enum.StrEnum):
+    """How the placeholder pass reconciles tags with attached media (see README)."""
+
+    STRICT = "strict"  # any mismatch is an error
+    INSERT = "insert"  # add missing tags at the start of the first user turn; excess is an error
+    TRIM = "trim"  # like insert, and also remove excess tags (a warning each)
+
+
+class LiteralPolicy(enum.StrEnum):
+    """What to do with a placeholder tag inside assistant answers or tool output."""
+
+    ERROR = "error"
+    REWRITE = "rewrite"
+
+
+class CheckTier(enum.StrEnum):
+    """How hard media files are checked: not at all, exist, header readable, fully decodable."""
+
+    NONE = "none"
+    EXISTS = "exists"
+    HEADER = "header"
+    DECODE = "decode"
+
+
+class OnError(enum.StrEnum):
+    """``fail``: any error finding stops the run with nothing written; ``skip``: drop the bad samples."""
+
+    FAIL = "fail"
+    SKIP = "skip"
+
+
+class OutputFormat(enum.StrEnum):
+    JSON = "json"
+    JSONL = "jsonl"
+
+
+class Layout(enum.StrEnum):
+    """LLaMA-Factory's two dataset layouts."""
+
+    SHAREGPT = "sharegpt"
+    ALPACA = "alpaca"
+
+
+@dataclass(frozen=True)
+class PlaceholderTokens:
+    """The tag text LF counts for each media kind; LF reads ``IMAGE_PLACEHOLDER`` etc. at import."""
+
+    image: str = "<image>"
+    video: str = "<video>"
+    audio: str = "<audio>"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> PlaceholderTokens:
+        env = os.environ if environ is None else environ
+        return cls(
+            image=env.get("IMAGE_PLACEHOLDER", "<image>"),
+            video=env.get("VIDEO_PLACEHOLDER", "<video>"),
+            audio=env.get("AUDIO_PLACEHOLDER", "<audio>"),
+        )
+
+    def for_kind(self, kind: MediaKind) -> str:
+        if kind is MediaKind.IMAGE:
+            return self.image
+        if kind is MediaKind.VIDEO:
+            return self.video
+        return self.audio
+
+
+@dataclass(frozen=True)
+class PassOptions:
+    """Options of the passes every command runs over the model."""
+
+    tokens: PlaceholderTokens = field(default_factory=PlaceholderTokens)
+    placeholders: PlaceholderPolicy = PlaceholderPolicy.INSERT
+    literal: LiteralPolicy = LiteralPolicy.ERROR
+    literal_text: str = "[image]"
+    check: CheckTier = CheckTier.EXISTS
+    on_error: OnError = OnError.FAIL
+    allow_outside_paths: bool = False
+    jobs: int | None = None
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    """Where and how the LF exporter writes."""
+
+    output_dir: str
+    name: str
+    format: OutputFormat = OutputFormat.JSON
+    layout: Layout = Layout.SHAREGPT
+    force: bool = False
+    absolute_paths: bool = False
+    dry_run: bool = False
+
+
+DEFAULT_CAPTION_PROMPT = "Describe this image."
+
+
+@dataclass(frozen=True)
+class CocoOptions:
+    """Options of the COCO importer."""
+
+    images_dir: str | None = None
+    prompts: tuple[str, ...] = (DEFAULT_CAPTION_PROMPT,)
+    seed: int = 0
+    per_image: bool = False

@@ -1,0 +1,89 @@
+"""Media paths: LF 0.9.5's resolution rule, the paths the exporter writes, and escape checks.
+
+LF joins ``media_dir`` (default: ``dataset_dir``) with a media path and uses the join only if that is
+an existing file; otherwise it keeps the path as written, relative to the training process's working
+directory.  mmconvert therefore writes paths relative to the output folder (``dataset_dir``) so the
+join always hits, or absolute paths on request.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+
+import msgspec
+
+from mmconvert.findings import Finding, Severity
+from mmconvert.model import Media, SourceRef
+
+_URL_PREFIXES = ("http://", "https://", "ftp://", "s3://", "gs://", "data:")
+
+
+def path_problem(path: str) -> str | None:
+    """Why ``path`` can never be opened as a local media file by LF, or ``None``."""
+    if not path:
+        return "the media path is empty"
+    if "\x00" in path:
+        return "the media path contains a NUL character"
+    if path.startswith(_URL_PREFIXES):
+        return "URLs and data: URIs are not supported by LLaMA-Factory (it opens local files only)"
+    return None
+
+
+def resolve_media_path(media: Media, source: SourceRef, allow_outside: bool) -> tuple[Media, Finding | None]:
+    """Fill ``media.resolved`` with an absolute, normalised path; a finding when it cannot be used."""
+    problem = path_problem(media.path)
+    if problem is not None:
+        return media, _finding(source, media, "media-bad-path", problem, "fix or drop this media entry")
+    if os.path.isabs(media.path) or media.base is None:
+        resolved = os.path.normpath(os.path.abspath(media.path))
+        outside = media.base is not None
+    else:
+        resolved = os.path.normpath(os.path.join(media.base, media.path))
+        outside = not _inside(resolved, media.base)
+    finding = None
+    if outside and not allow_outside:
+        finding = _finding(
+            source,
+            media,
+            "media-outside",
+            f"the media path {media.path!r} points outside its folder {media.base}",
+            "fix the path, or pass --allow-outside-paths if this is intended",
+        )
+    return msgspec.structs.replace(media, resolved=resolved), finding
+
+
+def _inside(path: str, base: str) -> bool:
+    base = os.path.normpath(os.path.abspath(base))
+    return path == base or path.startswith(base.rstrip(os.sep) + os.sep)
+
+
+def _finding(source: SourceRef, media: Media, code: str, message: str, hint: str) -> Finding:
+    where = f" ({media.origin})" if media.origin else ""
+    return Finding.at(source, code, Severity.ERROR, message + where, hint=hint)
+
+
+class OutputPaths:
+    """Turns resolved media paths into the strings the exporter writes, cached per folder.
+
+    Relative paths are computed once per media folder (``os.path.relpath`` is slow) and joined with the
+    file name, so the cost per sample is one dict lookup and one string join.
+    """
+
+    def __init__(self, output_dir: str, absolute: bool) -> None:
+        self._output_dir = os.path.abspath(output_dir)
+        self._absolute = absolute
+        self._dirs: dict[str, str] = {}
+
+    def for_media(self, media: Media) -> str:
+        resolved = media.resolved
+        if resolved is None:  # not resolved (e.g. a URL kept verbatim): write as given
+            return media.path
+        if self._absolute:
+            return resolved
+        folder, name = os.path.split(resolved)
+        rel = self._dirs.get(folder)
+        if rel is None:
+            rel = os.path.relpath(folder, self._output_dir).replace(os.sep, "/")
+            self._dirs[folder] = rel
+        return name if rel == "." else posixpath.join(rel, name)

@@ -1,0 +1,290 @@
+"""Placeholder tags (``<image>``, ``<video>``, ``<audio>``): LF 0.9.5's counting rule, insertion,
+trimming and literal-tag handling, as pure functions of a :class:`~mmconvert.model.Sample`.
+
+LF counts each tag with ``str.count`` (exact, case-sensitive) over the content of every message handed
+to the multimodal plugin: all prompt messages plus the response being encoded, never the system prompt
+or tools.  Preference samples are checked twice, prompt+chosen and prompt+rejected, against the same
+media list.  A mismatch is ``ValueError("The number of images does not match the number of <image>
+tokens in [...]")`` and aborts the whole training run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import msgspec
+
+from mmconvert.findings import Finding, Severity
+from mmconvert.model import MEDIA_KINDS, MediaKind, Role, Sample, Turn
+from mmconvert.options import LiteralPolicy, PassOptions, PlaceholderPolicy, PlaceholderTokens
+
+PROMPT_ROLES = frozenset({Role.USER})
+ANSWER_ROLES = frozenset({Role.ASSISTANT, Role.FUNCTION, Role.OBSERVATION})
+_PLURAL = {MediaKind.IMAGE: "images", MediaKind.VIDEO: "videos", MediaKind.AUDIO: "audios"}
+_MAX_MESSAGES_SHOWN = 300
+
+
+def count_in_turns(turns: Sequence[Turn], token: str) -> int:
+    """How many times LF sees ``token`` in these messages."""
+    return sum(turn.content.count(token) for turn in turns)
+
+
+def lf_message_sets(sample: Sample) -> list[tuple[Turn, ...]]:
+    """The message lists LF's plugin validates for this sample: one, or two for preference data."""
+    if sample.chosen is not None or sample.rejected is not None:
+        sets = []
+        for answer in (sample.chosen, sample.rejected):
+            if answer is not None:
+                sets.append((*sample.turns, answer))
+        return sets
+    return [sample.turns]
+
+
+def _lf_messages_repr(turns: Sequence[Turn]) -> str:
+    text = repr([{"role": str(t.role), "content": t.content} for t in turns])
+    if len(text) > _MAX_MESSAGES_SHOWN:
+        text = text[: _MAX_MESSAGES_SHOWN - 5] + " ...]"
+    return text
+
+
+def check_placeholder_counts(
+    sample: Sample, tokens: PlaceholderTokens, dataset: str | None = None
+) -> list[Finding]:
+    """LF 0.9.5's exact per-sample count check: one ``placeholder-count`` error per failing kind."""
+    findings: list[Finding] = []
+    for kind in MEDIA_KINDS:
+        n_media = len(sample.media(kind))
+        token = tokens.for_kind(kind)
+        for messages in lf_message_sets(sample):
+            n_tags = count_in_turns(messages, token)
+            if n_tags != n_media:
+                plural = _PLURAL[kind]
+                findings.append(
+                    Finding.at(
+                        sample.source,
+                        "placeholder-count",
+                        Severity.ERROR,
+                        f"The number of {plural} does not match the number of {token} tokens in "
+                        f"{_lf_messages_repr(messages)}. ({n_media} {plural}, {n_tags} {token} tags)",
+                        hint=f"put exactly one {token} in the user turns per attached item "
+                        f"(--placeholders insert adds missing ones, trim removes extra ones)",
+                        dataset=dataset,
+                    )
+                )
+                break
+    return findings
+
+
+class _TurnCache:
+    """Memo of rewritten turns: most samples of one dataset share the same prompt text."""
+
+    def __init__(self, limit: int = 4096) -> None:
+        self._limit = limit
+        self._items: dict[tuple[str, str], Turn] = {}
+
+    def prefixed(self, prefix: str, turn: Turn) -> Turn:
+        key = (prefix, turn.content)
+        hit = self._items.get(key)
+        if hit is None or hit.role is not turn.role:
+            if len(self._items) >= self._limit:
+                self._items.clear()
+            hit = Turn(turn.role, prefix + turn.content)
+            self._items[key] = hit
+        return hit
+
+
+_CACHE = _TurnCache()
+
+
+def _answers(sample: Sample) -> list[tuple[str, Turn]]:
+    """(JSON sub-path, turn) of every turn whose tags LF counts but where a tag is a literal."""
+    out = [(f".turns[{i}]", t) for i, t in enumerate(sample.turns) if t.role in ANSWER_ROLES]
+    if sample.chosen is not None:
+        out.append((".chosen", sample.chosen))
+    if sample.rejected is not None:
+        out.append((".rejected", sample.rejected))
+    return out
+
+
+def _handle_literals(
+    sample: Sample, options: PassOptions, dataset: str | None, findings: list[Finding]
+) -> Sample:
+    tokens = [options.tokens.for_kind(k) for k in MEDIA_KINDS]
+    if sample.system and any(tok in sample.system for tok in tokens):
+        findings.append(
+            Finding.at(
+                sample.source,
+                "placeholder-in-system",
+                Severity.WARNING,
+                "the system prompt contains a placeholder tag; LF does not count it there, "
+                "and it stays in the text as-is",
+                hint="move the tag into the first user turn",
+                subpath=".system",
+                dataset=dataset,
+            )
+        )
+    replaced: dict[str, Turn] = {}
+    for subpath, turn in _answers(sample):
+        hits = [tok for tok in tokens if tok in turn.content]
+        if not hits:
+            continue
+        role = "answer" if turn.role is Role.ASSISTANT else f"{turn.role} turn"
+        if options.literal is LiteralPolicy.ERROR:
+            findings.append(
+                Finding.at(
+                    sample.source,
+                    "placeholder-literal",
+                    Severity.ERROR,
+                    f"the {role} text contains the literal tag {hits[0]}, which LF counts as a "
+                    f"media slot (the count check fails or an image lands in the labels)",
+                    hint="fix the text, or use --literal-tags rewrite to replace such tags with "
+                    f"{options.literal_text!r}",
+                    subpath=subpath,
+                    dataset=dataset,
+                )
+            )
+            continue
+        content = turn.content
+        for tok in hits:
+            content = content.replace(tok, options.literal_text)
+        replaced[subpath] = Turn(turn.role, content)
+        findings.append(
+            Finding.at(
+                sample.source,
+                "placeholder-literal-rewritten",
+                Severity.WARNING,
+                f"the literal tag {hits[0]} in the {role} text was replaced by {options.literal_text!r}",
+                subpath=subpath,
+                dataset=dataset,
+            )
+        )
+    if not replaced:
+        return sample
+    turns = tuple(replaced.get(f".turns[{i}]", t) for i, t in enumerate(sample.turns))
+    return msgspec.structs.replace(
+        sample,
+        turns=turns,
+        chosen=replaced.get(".chosen", sample.chosen),
+        rejected=replaced.get(".rejected", sample.rejected),
+    )
+
+
+def _trim_last(content: str, token: str, excess: int) -> str:
+    for _ in range(excess):
+        pos = content.rfind(token)
+        if pos < 0:
+            break
+        content = content[:pos] + content[pos + len(token) :]
+    return content
+
+
+def reconcile_placeholders(
+    sample: Sample, options: PassOptions, dataset: str | None = None
+) -> tuple[Sample, list[Finding]]:
+    """Apply the placeholder policy, then LF's exact count check.
+
+    Missing tags are inserted at the start of the first user turn, in media order (images, videos,
+    audios); with ``trim`` excess tags are removed from the last ones backwards.  Literal tags in
+    answers are an error or rewritten.  The returned findings include LF's own count check on the
+    result, so a sample without error findings is one LF accepts.
+    """
+    findings: list[Finding] = []
+    tokens = options.tokens
+    has_media = sample.images or sample.videos or sample.audios
+    needs_literal_check = False
+    for _, turn in _answers(sample):
+        if any(tokens.for_kind(k) in turn.content for k in MEDIA_KINDS):
+            needs_literal_check = True
+            break
+    if needs_literal_check or (sample.system and "<" in sample.system):
+        sample = _handle_literals(sample, options, dataset, findings)
+
+    if has_media or any(tokens.for_kind(k) in t.content for t in sample.turns for k in MEDIA_KINDS):
+        sample = _fit_prompt_tags(sample, options, dataset, findings)
+    if any(f.severity is Severity.ERROR for f in findings):
+        return sample, findings
+    findings.extend(check_placeholder_counts(sample, tokens, dataset))
+    return sample, findings
+
+
+def _fit_prompt_tags(
+    sample: Sample, options: PassOptions, dataset: str | None, findings: list[Finding]
+) -> Sample:
+    tokens = options.tokens
+    prompt_idx = [i for i, t in enumerate(sample.turns) if t.role in PROMPT_ROLES]
+    prefix = ""
+    turns = list(sample.turns)
+    for kind in MEDIA_KINDS:
+        token = tokens.for_kind(kind)
+        n_media = len(sample.media(kind))
+        n_tags = sum(turns[i].content.count(token) for i in prompt_idx)
+        if n_tags == n_media:
+            continue
+        plural = _PLURAL[kind]
+        if n_tags < n_media:
+            if options.placeholders is PlaceholderPolicy.STRICT:
+                findings.append(
+                    Finding.at(
+                        sample.source,
+                        "placeholder-missing",
+                        Severity.ERROR,
+                        f"{n_media} {plural} attached but {n_tags} {token} tags in the user turns",
+                        hint="add the tags, or use --placeholders insert to put them at the start "
+                        "of the first user turn",
+                        dataset=dataset,
+                    )
+                )
+            else:
+                prefix += token * (n_media - n_tags)
+            continue
+        if options.placeholders is PlaceholderPolicy.TRIM:
+            excess = n_tags - n_media
+            for i in reversed(prompt_idx):
+                if excess == 0:
+                    break
+                here = turns[i].content.count(token)
+                if here:
+                    take = min(here, excess)
+                    turns[i] = Turn(turns[i].role, _trim_last(turns[i].content, token, take))
+                    excess -= take
+                    for _ in range(take):
+                        findings.append(
+                            Finding.at(
+                                sample.source,
+                                "placeholder-trimmed",
+                                Severity.WARNING,
+                                f"removed an extra {token} tag with no {kind} attached",
+                                subpath=f".turns[{i}].content",
+                                dataset=dataset,
+                            )
+                        )
+        else:
+            findings.append(
+                Finding.at(
+                    sample.source,
+                    "placeholder-excess",
+                    Severity.ERROR,
+                    f"{n_tags} {token} tags in the user turns but {n_media} {plural} attached",
+                    hint=f"remove the extra tags or attach the missing {plural} "
+                    "(--placeholders trim removes tags that have no media)",
+                    dataset=dataset,
+                )
+            )
+    if prefix:
+        if not prompt_idx:
+            findings.append(
+                Finding.at(
+                    sample.source,
+                    "placeholder-no-user-turn",
+                    Severity.ERROR,
+                    "media are attached but the sample has no user turn to hold their tags",
+                    hint="add a user turn before the first answer",
+                    dataset=dataset,
+                )
+            )
+            return sample
+        first = prompt_idx[0]
+        turns[first] = _CACHE.prefixed(prefix, turns[first])
+    if turns != list(sample.turns):
+        return msgspec.structs.replace(sample, turns=tuple(turns))
+    return sample

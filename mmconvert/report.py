@@ -1,0 +1,47 @@
+"""The JSON report (``--report FILE``): every finding plus counts; its shape is
+``schemas/report.schema.json``.  Written atomically; nothing here prints."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import msgspec
+
+from mmconvert import __version__
+from mmconvert.findings import Findings
+from mmconvert.io import atomic_output
+
+REPORT_VERSION = 1
+
+
+def build_report(
+    command: str,
+    findings: Findings,
+    ok: bool,
+    samples: dict[str, int] | None = None,
+    output: dict[str, Any] | None = None,
+    notes: tuple[str, ...] | list[str] = (),
+    datasets: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    report: dict[str, Any] = {
+        "report_version": REPORT_VERSION,
+        "tool": "mmconvert",
+        "version": __version__,
+        "command": command,
+        "ok": ok,
+        "summary": findings.summary(),
+        "samples": samples or {},
+        "output": output or {},
+        "notes": list(notes),
+        "findings": findings.to_list(),
+    }
+    if datasets is not None:
+        report["datasets"] = datasets
+    return report
+
+
+def write_report(path: str | os.PathLike[str], report: dict[str, Any]) -> None:
+    data = msgspec.json.format(msgspec.json.encode(report), indent=2) + b"\n"
+    with atomic_output(path) as fh:
+        fh.write(data)

@@ -1,0 +1,78 @@
+"""Shared test helpers: where the third-party data is, the golden-file switch, the LF oracle."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("MMCONVERT_SHARED", ROOT.parent / "shared"))
+SHARED_DATA = SHARED / "data"
+FIXTURES = ROOT / "fixtures"
+ORACLE = SHARED / "lf-oracle" / "lf_oracle.py"
+LF_VENV = Path(os.environ.get("LF_VENV", "/tmp/lf-venv"))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="rewrite tests/golden/**/expected from the current output (review the diff)",
+    )
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+def run_oracle(
+    dataset_dir: Path,
+    dataset: str,
+    stage: str = "sft",
+    template: str = "qwen2_vl",
+    extra: list[str] | None = None,
+) -> dict[str, Any]:
+    """Ask the real LLaMA-Factory 0.9.5 about a dataset folder; skips when its venv is absent."""
+    python = LF_VENV / "bin" / "python"
+    if not python.exists() or not ORACLE.exists():
+        pytest.skip(f"LF oracle venv not found at {LF_VENV} (run ../shared/lf-oracle/setup.sh)")
+    cmd = [
+        str(python),
+        str(ORACLE),
+        "--dataset-dir",
+        str(dataset_dir),
+        "--dataset",
+        dataset,
+        "--stage",
+        stage,
+        "--template",
+        template,
+        "--per-sample",
+        *(extra or []),
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=dataset_dir, timeout=900)
+    if proc.returncode not in (0, 1):
+        raise AssertionError(f"oracle failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    return json.loads(proc.stdout)
+
+
+@pytest.fixture
+def mmconvert_exe() -> list[str]:
+    """The installed console script, else ``python -m mmconvert``."""
+    exe = Path(sys.executable).parent / "mmconvert"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "mmconvert"]
