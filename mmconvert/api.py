@@ -18,14 +18,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mmconvert.converters import EXPORTERS, IMPORTERS
-from mmconvert.dataset_info import DATA_CONFIG, check_entry_free, locked, write_entry
+from mmconvert.dataset_info import (
+    DATA_CONFIG,
+    check_entry_free,
+    locked,
+    read_registry_text,
+    restore_registry,
+    write_entry,
+)
 from mmconvert.errors import OutputConflict, UsageError, ValidationFailed
 from mmconvert.findings import Finding, Findings, Severity
-from mmconvert.io import _default_mode, fsync_dir
+from mmconvert.io import _default_mode, decoding, fsync_dir
 from mmconvert.options import CocoOptions, OnError, OutputOptions, PassOptions
 from mmconvert.passes import PassStats, run_passes
 
 _NAME = re.compile(r"^[\w][\w.\-]*$")
+_MAX_NAME_BYTES = 200  # the file name NAME.jsonl must stay under the usual 255-byte limit
 
 
 @dataclass
@@ -48,7 +56,7 @@ class ConvertResult:
 def check_output_target(options: OutputOptions, file_name: str) -> None:
     """Refuse bad names and conflicting outputs before any work is done."""
     name = options.name
-    if not _NAME.match(name) or ".." in name:
+    if not _NAME.fullmatch(name) or ".." in name or len(name.encode()) > _MAX_NAME_BYTES:
         raise UsageError(
             f"--name {name!r}: use letters, digits, '_', '-' and '.', starting with a letter or digit",
             hint="the name becomes the dataset_info.json key and the file name",
@@ -88,23 +96,29 @@ def convert(
     file_name = output_file_name(output_options)
     check_output_target(output_options, file_name)
     findings = Findings()
-    dataset = IMPORTERS[source_format](list(inputs), import_options, findings, output_options.name)
+    # Malformed JSON, invalid UTF-8 or absurd nesting met while reading (now or lazily, while the
+    # samples stream) is the input's fault: an InputError naming the input, never a traceback.
+    source_name = ", ".join(os.fspath(p) for p in inputs)
+    with decoding(source_name):
+        dataset = IMPORTERS[source_format](list(inputs), import_options, findings, output_options.name)
     stats = PassStats()
     passed = run_passes(dataset, pass_options, findings, stats)
 
     out_dir = output_options.output_dir
     if output_options.dry_run:
-        for _ in passed.samples:
-            pass
+        with decoding(source_name):
+            for _ in passed.samples:
+                pass
         return _finish_dry(output_options, dataset.notes, findings, stats, pass_options)
 
     created = not os.path.isdir(out_dir)
     try:
         os.makedirs(out_dir, exist_ok=True)
-        written = EXPORTERS[exporter](passed, output_options)
-    except PermissionError as exc:
+        with decoding(source_name):
+            written = EXPORTERS[exporter](passed, output_options)
+    except OSError as exc:  # permission denied, disk full, read-only file system, ...
         _remove_if_created(out_dir, created)
-        raise UsageError(f"--output-dir {out_dir}: cannot write there ({exc.strerror})") from exc
+        raise UsageError(f"--output-dir {out_dir}: cannot write there ({exc.strerror or exc})") from exc
     except BaseException:
         _remove_if_created(out_dir, created)
         raise
@@ -114,14 +128,22 @@ def convert(
             if os.path.exists(written.final_path) and not output_options.force:
                 raise OutputConflict(f"{written.final_path} appeared while converting; not replacing it")
             os.chmod(written.temp_path, _default_mode())
-            # The entry merge is checked before the data file is renamed into place.
+            # The entry merge is checked before the data file is renamed into place; should that
+            # rename fail, the old dataset_info.json text is put back, so nothing half-changes.
+            old_registry = read_registry_text(out_dir)
             write_entry(out_dir, output_options.name, written.entry, output_options.force)
-            os.replace(written.temp_path, written.final_path)
+            try:
+                os.replace(written.temp_path, written.final_path)
+            except BaseException:
+                restore_registry(out_dir, old_registry)
+                raise
             fsync_dir(out_dir)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(written.temp_path)
         _remove_if_created(out_dir, created)
+        if isinstance(exc, OSError):
+            raise UsageError(f"--output-dir {out_dir}: cannot write there ({exc.strerror or exc})") from exc
         raise
     return ConvertResult(
         name=output_options.name,
@@ -129,7 +151,7 @@ def convert(
         dataset_info=os.path.join(out_dir, DATA_CONFIG),
         samples_written=written.samples,
         samples_seen=stats.seen,
-        samples_rejected=stats.rejected,
+        samples_rejected=stats.rejected + findings.skipped,
         findings=findings,
         notes=dataset.notes,
         entry=written.entry,
@@ -150,7 +172,7 @@ def _finish_dry(
         dataset_info=None,
         samples_written=stats.passed,
         samples_seen=stats.seen,
-        samples_rejected=stats.rejected,
+        samples_rejected=stats.rejected + findings.skipped,
         findings=findings,
         notes=notes,
         dry_run=True,

@@ -77,6 +77,7 @@ class Findings:
 
     def __init__(self) -> None:
         self._items: list[Finding] = []
+        self.skipped = 0
         self.by_severity: Counter[str] = Counter()
         self.by_code: Counter[str] = Counter()
 
@@ -84,6 +85,11 @@ class Findings:
         self._items.append(finding)
         self.by_severity[finding.severity] += 1
         self.by_code[finding.code] += 1
+
+    def skip(self, finding: Finding) -> None:
+        """Add a finding for a sample the importer could not build (counted as skipped)."""
+        self.add(finding)
+        self.skipped += 1
 
     def extend(self, findings: list[Finding]) -> None:
         for finding in findings:

@@ -63,12 +63,23 @@ class Turn(msgspec.Struct, frozen=True, gc=False):
 
 
 class SourceRef(msgspec.Struct, frozen=True, gc=False):
-    """Where a sample came from: file, record index in that file, JSON path of the record, source ids."""
+    """Where a sample came from: file, record index in that file, JSON path of the record, source ids.
+
+    ``turn_paths`` optionally maps each turn to the JSON sub-path of its text in the source record, so
+    findings about a turn point at the source (``None`` for generated text such as a COCO prompt).
+    """
 
     file: str
     index: int
     path: str
     ids: tuple[tuple[str, int | str], ...] = ()
+    turn_paths: tuple[str | None, ...] = ()
+
+    def turn_path(self, i: int) -> str:
+        """JSON sub-path of turn ``i``'s text in the source (``.conversations[2].value``), if known."""
+        if i < len(self.turn_paths) and self.turn_paths[i] is not None:
+            return self.turn_paths[i]  # type: ignore[return-value]
+        return f".turns[{i}]"
 
     def describe(self) -> str:
         """``file:$.annotations[3] (annotation_id=7, image_id=0)``: the form findings print."""

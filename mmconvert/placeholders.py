@@ -106,6 +106,13 @@ def _answers(sample: Sample) -> list[tuple[str, Turn]]:
     return out
 
 
+def _source_subpath(sample: Sample, subpath: str) -> str:
+    """Map the model sub-path ``.turns[i]`` to the turn's path in the source record, when known."""
+    if subpath.startswith(".turns["):
+        return sample.source.turn_path(int(subpath[7:-1]))
+    return subpath
+
+
 def _handle_literals(
     sample: Sample, options: PassOptions, dataset: str | None, findings: list[Finding]
 ) -> Sample:
@@ -139,7 +146,7 @@ def _handle_literals(
                     f"media slot (the count check fails or an image lands in the labels)",
                     hint="fix the text, or use --literal-tags rewrite to replace such tags with "
                     f"{options.literal_text!r}",
-                    subpath=subpath,
+                    subpath=_source_subpath(sample, subpath),
                     dataset=dataset,
                 )
             )
@@ -154,7 +161,7 @@ def _handle_literals(
                 "placeholder-literal-rewritten",
                 Severity.WARNING,
                 f"the literal tag {hits[0]} in the {role} text was replaced by {options.literal_text!r}",
-                subpath=subpath,
+                subpath=_source_subpath(sample, subpath),
                 dataset=dataset,
             )
         )
@@ -254,7 +261,7 @@ def _fit_prompt_tags(
                                 "placeholder-trimmed",
                                 Severity.WARNING,
                                 f"removed an extra {token} tag with no {kind} attached",
-                                subpath=f".turns[{i}].content",
+                                subpath=sample.source.turn_path(i),
                                 dataset=dataset,
                             )
                         )

@@ -28,7 +28,8 @@ def render_findings(findings: Findings, examples: int = EXAMPLES_PER_CODE, quiet
         items = groups[(severity, code)]
         click.echo(f"{severity} {code} ({len(items)}):", err=True)
         for finding in items[:examples]:
-            click.echo(f"  {finding.location()}: {finding.message}", err=True)
+            where = finding.location()
+            click.echo(f"  {where}: {finding.message}" if where else f"  {finding.message}", err=True)
         if len(items) > examples:
             click.echo(f"  ... and {len(items) - examples} more", err=True)
         hint = items[0].hint

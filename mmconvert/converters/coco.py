@@ -23,6 +23,7 @@ from mmconvert.model import Dataset, Media, MediaKind, Role, Sample, SourceRef, 
 from mmconvert.options import CocoOptions
 
 _CHUNK = 20_000
+_CAPTION_TURN_PATHS: tuple[str | None, ...] = (None, ".caption")
 
 Id = int | str
 
@@ -30,6 +31,9 @@ Id = int | str
 class _Top(msgspec.Struct):
     images: msgspec.Raw = msgspec.Raw()
     annotations: msgspec.Raw = msgspec.Raw()
+    categories: msgspec.Raw = msgspec.Raw()
+    questions: msgspec.Raw = msgspec.Raw()  # a VQA questions file (see converters/vqa.py)
+    data_subtype: str | None = None  # VQA: "train2014", names COCO_<subtype>_<id>.jpg files
 
 
 class _Image(msgspec.Struct, gc=False):
@@ -51,6 +55,9 @@ class CocoFile(msgspec.Struct):
     path: str
     images: list[_Image]
     annotations: list[msgspec.Raw]
+    categories: msgspec.Raw = msgspec.Raw()
+    questions: msgspec.Raw = msgspec.Raw()
+    data_subtype: str | None = None
 
 
 def _first_byte(data: bytes) -> bytes:
@@ -81,6 +88,8 @@ def load(path: str, findings: Findings) -> CocoFile:
             top = msgspec.json.decode(data, type=_Top)
         except msgspec.DecodeError as exc:
             raise InputError(describe_decode_error(path, exc)) from exc
+        if top.questions and not top.images:
+            return CocoFile(path, [], [], questions=top.questions, data_subtype=top.data_subtype)
         if not top.images or not top.annotations:
             missing = " and ".join(
                 k for k, v in (("images", top.images), ("annotations", top.annotations)) if not v
@@ -94,7 +103,12 @@ def load(path: str, findings: Findings) -> CocoFile:
             raw_annotations = msgspec.json.decode(top.annotations, type=list[msgspec.Raw])
         except msgspec.ValidationError as exc:
             raise InputError(f"{path}: `annotations` must be a list ({exc})") from exc
-        return CocoFile(path, [img for _, img in images if isinstance(img, _Image)], raw_annotations)
+        return CocoFile(
+            path,
+            [img for _, img in images if isinstance(img, _Image)],
+            raw_annotations,
+            categories=top.categories,
+        )
     finally:
         if was_enabled:
             gc.enable()
@@ -278,12 +292,12 @@ def _caption_samples(
                 try:
                     items.append((i, item_decoder.decode(raw)))
                 except msgspec.ValidationError as exc:
-                    findings.add(_type_finding(path, "annotations", i, exc))
+                    findings.skip(_type_finding(path, "annotations", i, exc))
         for i, ann in items:
             assert ann is not None
             ann_id = ann.id
             if ann_id in seen_ids:
-                findings.add(
+                findings.skip(
                     Finding(
                         code="coco-duplicate-annotation-id",
                         severity=Severity.ERROR,
@@ -299,7 +313,7 @@ def _caption_samples(
             seen_ids.add(ann_id)
             media = index.get(ann.image_id)
             if media is None:
-                findings.add(
+                findings.skip(
                     Finding(
                         code="coco-dangling-image-id",
                         severity=Severity.ERROR,
@@ -315,7 +329,7 @@ def _caption_samples(
                 continue
             caption = ann.caption.strip()
             if not caption:
-                findings.add(
+                findings.skip(
                     Finding(
                         code="coco-empty-caption",
                         severity=Severity.ERROR,
@@ -335,6 +349,7 @@ def _caption_samples(
                     i,
                     f"$.annotations[{i}]",
                     (("annotation_id", ann_id), ("image_id", ann.image_id)),
+                    _CAPTION_TURN_PATHS,
                 ),
                 images=(media,),
             )
