@@ -163,6 +163,19 @@ def locked(folder: str | os.PathLike[str]) -> Iterator[None]:
         os.close(fd)
 
 
+def restore_registry(folder: str | os.PathLike[str], text: str | None) -> None:
+    """Put ``folder/dataset_info.json`` back as it was (``None``: it did not exist); best effort, used
+    when a conversion fails after its entry was merged (caller holds :func:`locked`)."""
+    path = Path(folder) / DATA_CONFIG
+    with contextlib.suppress(OSError):
+        if text is None:
+            path.unlink(missing_ok=True)
+        else:
+            with atomic_output(path, path.stat().st_mode & 0o777) as fh:
+                fh.write(text.encode("utf-8"))
+        fsync_dir(folder)
+
+
 def write_entry(folder: str | os.PathLike[str], name: str, entry: dict[str, Any], force: bool) -> None:
     """Merge ``entry`` into ``folder/dataset_info.json`` (caller holds :func:`locked`)."""
     path = Path(folder) / DATA_CONFIG

@@ -54,6 +54,42 @@ def describe_decode_error(name: str, exc: msgspec.DecodeError) -> str:
     return f"{name}: {text}"
 
 
+def input_decode_error(name: str, exc: BaseException) -> InputError | None:
+    """The clean :class:`InputError` for a failure to decode ``name`` that is the input's fault
+    (malformed JSON, a wrong type, invalid UTF-8, nesting deeper than the parser's limit), else ``None``.
+
+    Importers should turn a ``msgspec.ValidationError`` in one record into a finding about that record;
+    one that escapes them still names the file and msgspec's JSON path (``- at `$[3].id```).
+    """
+    if isinstance(exc, msgspec.DecodeError):
+        return InputError(describe_decode_error(name, exc))
+    if isinstance(exc, UnicodeDecodeError):
+        bad = bytes(exc.object[exc.start : exc.start + 1])
+        return InputError(
+            f"{name}: not valid UTF-8 (byte 0x{bad.hex()} in a string)",
+            hint="re-save the file as UTF-8 (e.g. `iconv -f LATIN1 -t UTF-8`)",
+        )
+    if isinstance(exc, RecursionError):
+        return InputError(
+            f"{name}: the JSON is nested too deeply to read (arrays/objects inside each other "
+            "hundreds of levels deep)",
+            hint="no dataset format nests this deep; check how the file was produced",
+        )
+    return None
+
+
+@contextlib.contextmanager
+def decoding(name: str) -> Iterator[None]:
+    """Turn decode failures of ``name`` raised inside the block into :class:`InputError`."""
+    try:
+        yield
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
+        error = input_decode_error(name, exc)
+        if error is None:  # pragma: no cover - every caught type is mapped
+            raise
+        raise error from exc
+
+
 def _default_mode() -> int:
     """0o666 minus the umask: what ``open(path, "w")`` would have created (mkstemp uses 0o600)."""
     umask = os.umask(0)
