@@ -19,7 +19,7 @@ from mmconvert.findings import Finding, Findings, Severity
 from mmconvert.media import STATE_MESSAGES, DirectoryIndex, FileState
 from mmconvert.model import MEDIA_KINDS, Dataset, Media, Sample
 from mmconvert.options import CheckTier, PassOptions
-from mmconvert.paths import resolve_media_path
+from mmconvert.paths import forget_folder_cache, resolve_media_path
 from mmconvert.placeholders import reconcile_placeholders
 
 _COLUMN = {"image": "images", "video": "videos", "audio": "audios"}
@@ -39,6 +39,7 @@ class MediaResolver:
 
     def __init__(self, options: PassOptions) -> None:
         self._options = options
+        forget_folder_cache()
         self._index = DirectoryIndex()
         self._cache: dict[tuple[str | None, str], tuple[Media, str | None, str | None]] = {}
 

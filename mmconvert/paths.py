@@ -8,6 +8,7 @@ join always hits, or absolute paths on request.
 
 from __future__ import annotations
 
+import functools
 import os
 import posixpath
 
@@ -50,12 +51,56 @@ def resolve_media_path(media: Media, source: SourceRef, allow_outside: bool) -> 
             f"the media path {media.path!r} points outside its folder {media.base}",
             "fix the path, or pass --allow-outside-paths if this is intended",
         )
+    elif not allow_outside and media.base is not None and _symlink_escapes(resolved, media.base):
+        finding = _finding(
+            source,
+            media,
+            "media-outside",
+            f"the media path {media.path!r} is a symlink (or lies in a symlinked folder) that leads "
+            f"outside its folder {media.base}",
+            "copy the file into the folder, or pass --allow-outside-paths if this is intended",
+        )
     return msgspec.structs.replace(media, resolved=resolved), finding
 
 
 def _inside(path: str, base: str) -> bool:
     base = os.path.normpath(os.path.abspath(base))
     return path == base or path.startswith(base.rstrip(os.sep) + os.sep)
+
+
+def _symlink_escapes(resolved: str, base: str) -> bool:
+    """Whether following symlinks takes ``resolved`` (inside ``base`` by its text) out of ``base``.
+
+    Costs one cached ``realpath`` per folder and one cached listing per folder, not a syscall per file.
+    """
+    real_base = _real_folder(base)
+    folder, name = os.path.split(resolved)
+    if not _inside(_real_folder(folder), real_base):
+        return True
+    if name in _symlinked_names(folder):
+        return not _inside(os.path.realpath(resolved), real_base)
+    return False
+
+
+@functools.lru_cache(maxsize=4096)
+def _real_folder(folder: str) -> str:
+    return os.path.realpath(folder)
+
+
+@functools.lru_cache(maxsize=4096)
+def _symlinked_names(folder: str) -> frozenset[str]:
+    """Names in ``folder`` that are symlinks (one ``scandir``; unreadable folders count as none)."""
+    try:
+        with os.scandir(folder) as entries:
+            return frozenset(e.name for e in entries if e.is_symlink())
+    except OSError:
+        return frozenset()
+
+
+def forget_folder_cache() -> None:
+    """Drop the cached folder facts (call at the start of a run: folders may have changed)."""
+    _real_folder.cache_clear()
+    _symlinked_names.cache_clear()
 
 
 def _finding(source: SourceRef, media: Media, code: str, message: str, hint: str) -> Finding:
