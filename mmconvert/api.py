@@ -106,10 +106,11 @@ def convert(
 
     out_dir = output_options.output_dir
     if output_options.dry_run:
+        # The exporter runs too (writing nothing), so samples the layout cannot express are named.
         with decoding(source_name):
-            for _ in passed.samples:
-                pass
-        return _finish_dry(output_options, dataset.notes, findings, stats, pass_options)
+            dry = EXPORTERS[exporter](passed, output_options)
+        _add_export_findings(findings, dry.findings)
+        return _finish_dry(output_options, dataset.notes, findings, stats, pass_options, dry.samples)
 
     created = not os.path.isdir(out_dir)
     try:
@@ -122,6 +123,7 @@ def convert(
     except BaseException:
         _remove_if_created(out_dir, created)
         raise
+    _add_export_findings(findings, written.findings)
     try:
         _fail_on_errors(findings, stats, pass_options, written.samples, dataset.notes)
         with locked(out_dir):
@@ -164,13 +166,15 @@ def _finish_dry(
     findings: Findings,
     stats: PassStats,
     pass_options: PassOptions,
+    written: int | None = None,
 ) -> ConvertResult:
-    _fail_on_errors(findings, stats, pass_options, stats.passed, notes)
+    written = stats.passed if written is None else written
+    _fail_on_errors(findings, stats, pass_options, written, notes)
     return ConvertResult(
         name=output_options.name,
         output_file=None,
         dataset_info=None,
-        samples_written=stats.passed,
+        samples_written=written,
         samples_seen=stats.seen,
         samples_rejected=stats.rejected + findings.skipped,
         findings=findings,
@@ -196,6 +200,12 @@ def _fail_on_errors(
         raise ValidationFailed(
             f"{findings.errors} error(s) in the data; nothing was written", findings, notes
         )
+
+
+def _add_export_findings(findings: Findings, unsupported: list[Finding]) -> None:
+    """Samples the exporter could not express: one error finding each, counted as skipped."""
+    for finding in unsupported:
+        findings.skip(finding)
 
 
 def _remove_if_created(folder: str, created: bool) -> None:

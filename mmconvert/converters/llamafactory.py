@@ -4,19 +4,28 @@
 Rows carry ``messages`` (``role``/``content``), then ``system``, ``tools``, media lists (always lists,
 never strings), and for preference data ``chosen``/``rejected`` message objects, for KTO ``kto_tag``.
 Records are streamed to a temp file; the caller commits (renames) or discards it.
+
+With ``OutputOptions.layout`` set to ``alpaca`` (exporter ``llamafactory-alpaca``) rows are LF's alpaca
+layout instead: ``instruction`` (the last user turn), ``input`` (always ``""``), ``output``, ``system``,
+``tools``, ``history`` (earlier ``[question, answer]`` pairs), media, ``chosen``/``rejected`` strings and
+``kto_tag``, described by an entry with every used column and no ``tags``.  A sample the chosen layout
+cannot express (function/observation turns in alpaca, a preference sample without both answers, ...)
+is not written: it comes back as an ``unsupported`` finding in :attr:`WrittenFile.findings`.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import IO, Any
 
+from mmconvert.findings import Finding, Severity
 from mmconvert.io import JsonArrayWriter, JsonLinesWriter
 from mmconvert.model import MEDIA_KINDS, Dataset, MediaKind, Role, Sample
-from mmconvert.options import OutputFormat, OutputOptions
+from mmconvert.options import Layout, OutputFormat, OutputOptions
 from mmconvert.paths import OutputPaths
 
 _CHUNK = 10_000
@@ -43,6 +52,8 @@ class WrittenFile:
     entry: dict[str, Any]
     samples: int
     columns: set[str] = field(default_factory=set)
+    #: One error finding per sample the layout cannot express (not written); the caller adds them.
+    findings: list[Finding] = field(default_factory=list)
 
 
 def output_file_name(options: OutputOptions) -> str:
@@ -78,27 +89,209 @@ def sharegpt_entry(file_name: str, columns: set[str], ranking: bool) -> dict[str
     return entry
 
 
+_ANSWER_ROLES = (Role.ASSISTANT, Role.FUNCTION)
+
+
+def _unsupported(sample: Sample, layout: Layout, message: str, hint: str) -> Finding:
+    return Finding.at(sample.source, f"unsupported-in-{layout.value}", Severity.ERROR, message, hint=hint)
+
+
+def export_problem(sample: Sample, dataset: Dataset, layout: Layout) -> Finding | None:
+    """Why LF's ``layout`` cannot hold ``sample`` as the dataset declares it, or ``None``.
+
+    Checks what the exporter itself would otherwise write wrongly: preference samples (an odd-length
+    conversation ending on a user turn, both answers, answer roles), KTO labels, and for alpaca the
+    strict user/assistant alternation without function or observation turns.
+    """
+    turns = sample.turns
+    if dataset.ranking != sample.is_preference:
+        what = (
+            "a preference sample in a dataset that is not"
+            if sample.is_preference
+            else ("a sample without chosen/rejected answers in a preference")
+        )
+        return _unsupported(
+            sample,
+            layout,
+            f"{what} (ranking) dataset: LF reads a dataset either as preference data or not",
+            "convert preference and SFT samples into separate datasets",
+        )
+    if sample.is_preference:
+        if sample.chosen is None or sample.rejected is None:
+            missing = "chosen" if sample.chosen is None else "rejected"
+            return _unsupported(
+                sample,
+                layout,
+                f"the preference sample has no {missing} answer; LF drops it",
+                "give every preference sample both answers",
+            )
+        if not turns or len(turns) % 2 == 0 or turns[-1].role not in (Role.USER, Role.OBSERVATION):
+            return _unsupported(
+                sample,
+                layout,
+                "a preference sample needs an odd number of turns ending on a user turn before the "
+                "two answers; LF drops it (Invalid message count)",
+                "end the conversation on the question the two answers reply to",
+            )
+        for name, answer in (("chosen", sample.chosen), ("rejected", sample.rejected)):
+            allowed = (Role.ASSISTANT,) if layout is Layout.ALPACA else _ANSWER_ROLES
+            if answer.role not in allowed:
+                return _unsupported(
+                    sample,
+                    layout,
+                    f"the {name} answer has the role {answer.role.value!r}; LF trains it as an answer "
+                    f"only with the role{'s' if len(allowed) > 1 else ''} "
+                    + " or ".join(repr(r.value) for r in allowed),
+                    "make both answers assistant turns",
+                )
+    if dataset.kto and sample.kto_label is None:
+        return _unsupported(
+            sample,
+            layout,
+            "a sample without a KTO label in a KTO dataset: LF drops it in KTO training",
+            "give every sample a true/false label",
+        )
+    if not dataset.kto and sample.kto_label is not None:
+        return _unsupported(
+            sample,
+            layout,
+            "a sample with a KTO label in a dataset that is not KTO data",
+            "convert KTO and SFT samples into separate datasets",
+        )
+    if layout is not Layout.ALPACA:
+        return None
+    for i, turn in enumerate(turns):
+        if turn.role in (Role.FUNCTION, Role.OBSERVATION, Role.SYSTEM):
+            return _unsupported(
+                sample,
+                layout,
+                f"turn {i} is a {turn.role.value} turn; LF's alpaca layout has only user and assistant turns",
+                "use the sharegpt layout (--to llamafactory), which keeps tool calls",
+            )
+        expected = Role.USER if i % 2 == 0 else Role.ASSISTANT
+        if turn.role is not expected:
+            return _unsupported(
+                sample,
+                layout,
+                f"turn {i} is a {turn.role.value} turn where LF's alpaca layout needs a "
+                f"{expected.value} turn (history is a list of [question, answer] pairs)",
+                "fix the turn order, or use the sharegpt layout (--to llamafactory)",
+            )
+    if not turns or (len(turns) % 2 == 0) == sample.is_preference:
+        return _unsupported(
+            sample,
+            layout,
+            "LF's alpaca layout needs the conversation to end on "
+            + ("the user's question" if sample.is_preference else "the assistant's answer"),
+            "fix the turn order, or use the sharegpt layout (--to llamafactory)",
+        )
+    return None
+
+
+def alpaca_record(sample: Sample, paths: OutputPaths, media_kinds: Iterable[MediaKind]) -> dict[str, Any]:
+    """One LF alpaca row; ``sample`` must have passed :func:`export_problem` for the alpaca layout."""
+    turns = sample.turns
+    last_user = len(turns) - 1 if sample.is_preference else len(turns) - 2
+    record: dict[str, Any] = {"instruction": turns[last_user].content, "input": ""}
+    if not sample.is_preference:
+        record["output"] = turns[-1].content
+    if sample.system is not None:
+        record["system"] = sample.system
+    if sample.tools is not None:
+        record["tools"] = sample.tools
+    if last_user:
+        record["history"] = [[turns[i].content, turns[i + 1].content] for i in range(0, last_user, 2)]
+    for kind in media_kinds:
+        record[_MEDIA_COLUMNS[kind]] = [paths.for_media(m) for m in sample.media(kind)]
+    if sample.chosen is not None:
+        record["chosen"] = sample.chosen.content
+    if sample.rejected is not None:
+        record["rejected"] = sample.rejected.content
+    if sample.kto_label is not None:
+        record["kto_tag"] = sample.kto_label
+    return record
+
+
+#: LF alpaca column attribute -> the key this exporter writes, in entry order.
+ALPACA_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("prompt", "instruction"),
+    ("query", "input"),
+    ("response", "output"),
+    ("system", "system"),
+    ("tools", "tools"),
+    ("history", "history"),
+    ("images", "images"),
+    ("videos", "videos"),
+    ("audios", "audios"),
+    ("chosen", "chosen"),
+    ("rejected", "rejected"),
+    ("kto_tag", "kto_tag"),
+)
+
+
+def alpaca_entry(file_name: str, columns: set[str], ranking: bool) -> dict[str, Any]:
+    """The ``dataset_info.json`` entry for an alpaca file: every written column, explicitly; no tags.
+
+    Only keys some row holds are declared (LF raises ``KeyError`` on a declared column no row has).
+    """
+    entry: dict[str, Any] = {"file_name": file_name, "formatting": "alpaca"}
+    if ranking:
+        entry["ranking"] = True
+    entry["columns"] = {attr: key for attr, key in ALPACA_COLUMNS if key in columns}
+    return entry
+
+
+class _NullSink(io.RawIOBase):
+    """Swallows a dry run's output: the records are built and checked, nothing is stored."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        return len(data)
+
+
+def write_alpaca(dataset: Dataset, options: OutputOptions) -> WrittenFile:
+    """:func:`write` in LF's alpaca layout, whatever ``options.layout`` says."""
+    return write(dataset, replace(options, layout=Layout.ALPACA))
+
+
 def write(dataset: Dataset, options: OutputOptions) -> WrittenFile:
-    """Stream ``dataset`` into a temp file beside the target; the caller commits or discards it."""
+    """Stream ``dataset`` into a temp file beside the target; the caller commits or discards it.
+
+    With ``options.dry_run`` every record is built and checked but nothing is written (``temp_path``
+    is empty).  Samples the layout cannot express are left out and listed in ``findings``.
+    """
     out_dir = options.output_dir
     file_name = output_file_name(options)
-    fd, tmp = tempfile.mkstemp(prefix=f".{file_name}.", suffix=".tmp", dir=out_dir)
+    alpaca = options.layout is Layout.ALPACA
+    make_record = alpaca_record if alpaca else sharegpt_record
+    problems: list[Finding] = []
+    if options.dry_run:
+        fd, tmp = -1, ""
+    else:
+        fd, tmp = tempfile.mkstemp(prefix=f".{file_name}.", suffix=".tmp", dir=out_dir)
     paths = OutputPaths(out_dir, options.absolute_paths)
     declared = [k for k in MEDIA_KINDS if k in dataset.media_kinds]
     undeclared = [k for k in MEDIA_KINDS if k not in dataset.media_kinds]
-    columns = {"messages"} | {_MEDIA_COLUMNS[k] for k in declared}
+    columns = ({"instruction"} if alpaca else {"messages"}) | {_MEDIA_COLUMNS[k] for k in declared}
     count = 0
     try:
-        with os.fdopen(fd, "wb") as fh:
+        sink: IO[bytes] = os.fdopen(fd, "wb") if fd >= 0 else _NullSink()  # type: ignore[assignment]
+        with sink as fh:
             writer = JsonLinesWriter(fh) if options.format is OutputFormat.JSONL else JsonArrayWriter(fh)
             chunk: list[dict[str, Any]] = []
             for sample in dataset.samples:
+                problem = export_problem(sample, dataset, options.layout)
+                if problem is not None:
+                    problems.append(problem)
+                    continue
                 kinds = declared
                 for kind in undeclared:
                     if sample.media(kind):
                         kinds = [k for k in MEDIA_KINDS if k in dataset.media_kinds or sample.media(k)]
                         break
-                record = sharegpt_record(sample, paths, kinds)
+                record = make_record(sample, paths, kinds)
                 columns.update(record)
                 chunk.append(record)
                 if len(chunk) >= _CHUNK:
@@ -108,10 +301,15 @@ def write(dataset: Dataset, options: OutputOptions) -> WrittenFile:
             writer.write_chunk(chunk)
             count += len(chunk)
             writer.close()
-            fh.flush()
-            os.fsync(fh.fileno())
+            if tmp:
+                fh.flush()
+                os.fsync(fh.fileno())
     except BaseException:
-        os.unlink(tmp)
+        if tmp:
+            os.unlink(tmp)
         raise
-    entry = sharegpt_entry(file_name, columns, dataset.ranking)
-    return WrittenFile(tmp, os.path.join(out_dir, file_name), entry, count, columns)
+    if alpaca:
+        entry = alpaca_entry(file_name, columns, dataset.ranking)
+    else:
+        entry = sharegpt_entry(file_name, columns, dataset.ranking)
+    return WrittenFile(tmp, os.path.join(out_dir, file_name), entry, count, columns, problems)
