@@ -119,3 +119,15 @@ class CocoOptions:
     prompts: tuple[str, ...] = (DEFAULT_CAPTION_PROMPT,)
     seed: int = 0
     per_image: bool = False
+
+
+@dataclass(frozen=True)
+class ChatOptions:
+    """Options of the chat importers (ShareGPT, LLaVA, OpenAI, ...).
+
+    ``media_dir`` is the folder relative media paths are resolved against (default: the input file's
+    folder); ``tokens`` the placeholder texts LF will count, so source tags are converted to them.
+    """
+
+    media_dir: str | None = None
+    tokens: PlaceholderTokens = field(default_factory=PlaceholderTokens)

@@ -4,6 +4,8 @@
 2. check media files at the chosen tier - :mod:`mmconvert.media`
 3. reconcile placeholder tags and run LF's exact count check - :mod:`mmconvert.placeholders`
 
+and LF's sharegpt role-order rules on every sample - :mod:`mmconvert.roles`.
+
 Each pass is a function of one sample; :func:`run_passes` chains them lazily over a dataset and routes
 findings to the collector.  A sample with an error finding is not passed on.
 """
@@ -21,6 +23,7 @@ from mmconvert.model import MEDIA_KINDS, Dataset, Media, Sample
 from mmconvert.options import CheckTier, PassOptions
 from mmconvert.paths import forget_folder_cache, resolve_media_path
 from mmconvert.placeholders import reconcile_placeholders
+from mmconvert.roles import check_conversation
 
 _COLUMN = {"image": "images", "video": "videos", "audio": "audios"}
 
@@ -117,6 +120,7 @@ def run_passes(dataset: Dataset, options: PassOptions, findings: Findings, stats
         for sample in dataset.samples:
             stats.seen += 1
             sample, problems = resolve_sample_media(sample, resolver, name)
+            problems.extend(check_conversation(sample, dataset.ranking, name))
             sample, more = reconcile_placeholders(sample, options, name)
             if more:
                 problems.extend(more)

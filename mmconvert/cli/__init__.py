@@ -68,8 +68,11 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 def _register() -> None:
     from mmconvert.cli.coco2lf import coco2lf
+    from mmconvert.cli.convert import convert_command, sharegpt2lf
 
     cli.add_command(coco2lf)
+    cli.add_command(convert_command)
+    cli.add_command(sharegpt2lf)
 
 
 _register()

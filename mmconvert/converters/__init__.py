@@ -9,10 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from mmconvert.converters import coco, llamafactory
+from mmconvert.converters import coco, llamafactory, llava, openai, sharegpt
 
 IMPORTERS: dict[str, Callable[..., Any]] = {
     "coco": coco.read,
+    "sharegpt": sharegpt.read,
+    "llava": llava.read,
+    "openai": openai.read,
 }
 
 EXPORTERS: dict[str, Callable[..., Any]] = {

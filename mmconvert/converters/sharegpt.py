@@ -1,0 +1,194 @@
+"""ShareGPT importer: ``conversations`` (or ``messages``) lists of ``from``/``value`` (or
+``role``/``content``) messages into the common model.
+
+Roles ``human``/``user``, ``gpt``/``assistant``, ``system``, ``observation``/``tool`` and
+``function_call``; record fields ``system``, ``tools`` (list or JSON text), ``images``/``videos``/
+``audios`` (LLaVA's ``image`` too), preference answers ``chosen``/``rejected`` (message objects, or
+plain strings, which are taken as assistant answers) and KTO labels ``kto_tag``/``label``.  A leading
+system message becomes the system prompt, as LF does.  Media paths are relative to ``--media-dir``
+(default: the input file's folder).  JSON arrays and JSON Lines are read record by record.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from mmconvert.converters.chat import (
+    MEDIA_COLUMNS,
+    Draft,
+    check_content,
+    finish,
+    iter_dict_records,
+    media_base,
+    read_media_column,
+    read_system_field,
+    read_tools,
+    role_of,
+    take_system,
+)
+from mmconvert.converters.records import RecordFile, iter_objects, split_records
+from mmconvert.findings import Findings
+from mmconvert.model import MEDIA_KINDS, Dataset, MediaKind, Role, Sample, Turn
+from mmconvert.options import ChatOptions
+
+MESSAGE_KEYS = ("conversations", "messages")
+NUMBERED_TAG_BYTES = re.compile(rb"<image[ _]\d+>")
+
+
+_PART_TYPE = re.compile(rb'"type"\s*:\s*"(image|video|audio|input_audio)')
+_KIND_KEYS = {
+    MediaKind.IMAGE: ("images", "image"),
+    MediaKind.VIDEO: ("videos",),
+    MediaKind.AUDIO: ("audios",),
+}
+_PROBE = 100
+
+
+def media_kinds_in(files: Sequence[RecordFile]) -> frozenset[MediaKind]:
+    """Media kinds the files attach, from the first records' keys, content-part types and inline
+    ``<img>`` tags, so the exporter can declare their columns up front (later ones are still added)."""
+    kinds: set[MediaKind] = set()
+    for split in files:
+        for _, value in iter_objects(split.records, _PROBE):
+            if isinstance(value, dict):
+                kinds.update(k for k, keys in _KIND_KEYS.items() if any(key in value for key in keys))
+        for match in _PART_TYPE.finditer(split.data[:1_000_000]):
+            name = match.group(1)
+            kinds.add(MediaKind.AUDIO if name == b"input_audio" else MediaKind(name.decode()))
+        if b"<img>" in split.data or NUMBERED_TAG_BYTES.search(split.data[:1_000_000]):
+            kinds.add(MediaKind.IMAGE)
+    return frozenset(kinds)
+
+
+def _first_record(split: RecordFile) -> dict[str, Any]:
+    import msgspec
+
+    for record in split.records[:1]:
+        try:
+            value = msgspec.json.decode(record.raw)
+        except msgspec.DecodeError:
+            return {}
+        return value if isinstance(value, dict) else {}
+    return {}
+
+
+def read(paths: Sequence[str], options: ChatOptions, findings: Findings, name: str) -> Dataset:
+    return read_conversations(paths, options, findings, name, "ShareGPT")
+
+
+def read_conversations(
+    paths: Sequence[str], options: ChatOptions, findings: Findings, name: str, flavour: str
+) -> Dataset:
+    """Split every file up front (so unreadable input fails before any work), convert lazily."""
+    splits = [split_records(path, findings) for path in paths]
+    first = _first_record(splits[0]) if splits else {}
+    ranking = "chosen" in first or "rejected" in first
+    kto = isinstance(first.get("kto_tag", first.get("label")), bool)
+
+    def samples() -> Iterator[Sample]:
+        for split in splits:
+            base = media_base(options, split.path)
+            for _, source, record in iter_dict_records(split.path, findings, name or None, split):
+                draft = Draft(source, name or None)
+                _convert_record(draft, record, base, ranking)
+                sample = finish(draft, findings, options)
+                if sample is not None:
+                    yield sample
+
+    return Dataset(
+        name=name,
+        samples=samples(),
+        source_files=tuple(paths),
+        media_kinds=media_kinds_in(splits),
+        ranking=ranking,
+        kto=kto,
+        description=f"{flavour} conversations from {', '.join(paths)}",
+    )
+
+
+def _convert_record(draft: Draft, record: dict[str, Any], base: str, ranking: bool) -> None:
+    key = next((k for k in MESSAGE_KEYS if k in record), None)
+    if key is None:
+        draft.error(
+            "conversation-missing",
+            "the record has no `conversations` (or `messages`) list",
+            "give each record a `conversations` list of {from, value} messages",
+        )
+        return
+    messages = record[key]
+    if not isinstance(messages, list):
+        draft.error(
+            "conversation-type",
+            f"`{key}` is a {type(messages).__name__}, not a list of messages",
+            "make it a list of {from, value} objects",
+            f".{key}",
+        )
+        return
+    read_system_field(draft, record)
+    for i, message in enumerate(messages):
+        sub = f".{key}[{i}]"
+        if not isinstance(message, dict):
+            draft.error(
+                "message-not-object", "the message is not an object", "use {from, value} objects", sub
+            )
+            continue
+        role_key = "from" if "from" in message else "role"
+        content_key = "value" if "value" in message else "content"
+        role = role_of(draft, message.get(role_key), messages, f"{sub}.{role_key}")
+        content = check_content(draft, message, content_key, sub)
+        if role is None or content is None:
+            continue
+        if role is Role.SYSTEM and i == 0:
+            take_system(draft, content, record, f"{sub}.{content_key}")
+            continue
+        draft.add_turn(role, content, f"{sub}.{content_key}")
+    read_tools(draft, record)
+    for kind in MEDIA_KINDS:
+        read_media_column(draft, record, kind, MEDIA_COLUMNS[kind], base)
+    if "image" in record and "images" not in record:
+        read_media_column(draft, record, MediaKind.IMAGE, "image", base)
+    if ranking:
+        draft.chosen = _answer(draft, record, "chosen")
+        draft.rejected = _answer(draft, record, "rejected")
+    elif "chosen" in record or "rejected" in record:
+        draft.error(
+            "preference-mixed",
+            "the record has chosen/rejected answers but the file's first record has none",
+            "keep preference and SFT records in separate files",
+        )
+    for label_key in ("kto_tag", "label"):
+        if label_key in record:
+            label = record[label_key]
+            if isinstance(label, bool):
+                draft.kto_label = label
+            else:
+                draft.error(
+                    "kto-tag-type",
+                    f"the KTO label `{label_key}` is {label!r}, not true/false; LF drops the sample",
+                    "use JSON true or false",
+                    f".{label_key}",
+                )
+            break
+
+
+def _answer(draft: Draft, record: dict[str, Any], key: str) -> Turn | None:
+    value = record.get(key)
+    if isinstance(value, str):
+        return Turn(Role.ASSISTANT, value)
+    if isinstance(value, dict):
+        role_key = "from" if "from" in value else "role"
+        content_key = "value" if "value" in value else "content"
+        role = role_of(draft, value.get(role_key), [value], f".{key}.{role_key}")
+        content = check_content(draft, value, content_key, f".{key}")
+        if role is None or content is None:
+            return None
+        return Turn(role, content)
+    draft.error(
+        "preference-answer-missing",
+        f"preference record without a `{key}` answer (got {type(value).__name__})",
+        "give both chosen and rejected as {from: gpt, value: ...} objects",
+        f".{key}",
+    )
+    return None
