@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 
 from mmconvert import __version__
+from mmconvert.errors import UsageError
 from mmconvert.findings import Findings
 from mmconvert.io import atomic_output
 
@@ -41,7 +42,19 @@ def build_report(
     return report
 
 
+def check_report_target(path: str | os.PathLike[str]) -> None:
+    """Refuse a ``--report`` path that cannot be written, before any work is done."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise UsageError(f"--report {os.fspath(path)}: is a folder")
+    if not os.path.isdir(folder):
+        raise UsageError(f"--report {os.fspath(path)}: the folder {folder} does not exist")
+
+
 def write_report(path: str | os.PathLike[str], report: dict[str, Any]) -> None:
     data = msgspec.json.format(msgspec.json.encode(report), indent=2) + b"\n"
-    with atomic_output(path) as fh:
-        fh.write(data)
+    try:
+        with atomic_output(path) as fh:
+            fh.write(data)
+    except OSError as exc:
+        raise UsageError(f"--report {os.fspath(path)}: cannot write it ({exc.strerror or exc})") from exc

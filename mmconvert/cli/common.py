@@ -21,7 +21,7 @@ from mmconvert.options import (
     PlaceholderPolicy,
     PlaceholderTokens,
 )
-from mmconvert.report import build_report, write_report
+from mmconvert.report import build_report, check_report_target, write_report
 
 F = Callable[..., Any]
 
@@ -160,6 +160,8 @@ def run_conversion(command: str, kw: dict[str, Any], call: Callable[[], ConvertR
     """Run ``call``, write the report, print findings and the one-line result."""
     report_path = kw.get("report")
     quiet = kw.get("quiet", False)
+    if report_path:
+        check_report_target(report_path)
     try:
         result = call()
     except ValidationFailed as exc:
