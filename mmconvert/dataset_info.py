@@ -185,3 +185,149 @@ def write_entry(folder: str | os.PathLike[str], name: str, entry: dict[str, Any]
     with atomic_output(path, mode) as fh:
         fh.write(text.encode("utf-8"))
     fsync_dir(folder)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Linting entries (``mmconvert validate``): what LF 0.9.5 silently ignores or resets
+
+ENTRY_KEYS = (
+    "file_name",
+    "hf_hub_url",
+    "ms_hub_url",
+    "om_hub_url",
+    "script_url",
+    "cloud_file_name",
+    "formatting",
+    "ranking",
+    "subset",
+    "split",
+    "folder",
+    "num_samples",
+    "columns",
+    "tags",
+)
+ENTRY_COLUMN_KEYS = (
+    "prompt",
+    "query",
+    "response",
+    "history",
+    "messages",
+    "system",
+    "tools",
+    "images",
+    "videos",
+    "audios",
+    "chosen",
+    "rejected",
+    "kto_tag",
+)
+ENTRY_TAG_KEYS = (
+    "role_tag",
+    "content_tag",
+    "user_tag",
+    "assistant_tag",
+    "observation_tag",
+    "function_tag",
+    "system_tag",
+)
+_ALPACA_DEFAULTS = {"prompt": "instruction", "query": "input", "response": "output"}
+
+
+def _did_you_mean(key: str, known: tuple[str, ...]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def lint_entry(name: str, entry: Any, registry_path: str) -> list[Any]:
+    """Warnings about one ``dataset_info.json`` entry that LF would not report: unknown (misspelt)
+    attributes, which it ignores; a partial ``columns``/``tags`` object, which resets every attribute
+    not listed to None; non-boolean ``ranking``; hub/script/cloud sources (not checked offline)."""
+    from mmconvert.findings import Finding, Severity
+
+    found: list[Finding] = []
+    if not isinstance(entry, dict):
+        return found
+
+    def warn(code: str, message: str, hint: str | None, path: str) -> None:
+        found.append(
+            Finding(
+                code=code,
+                severity=Severity.WARNING,
+                message=message,
+                file=registry_path,
+                path=f"$.{name}{path}",
+                hint=hint,
+                dataset=name,
+            )
+        )
+
+    for key in entry:
+        if key not in ENTRY_KEYS:
+            warn(
+                "entry-unknown-key",
+                f"unknown attribute {key!r}: LF ignores it silently{_did_you_mean(key, ENTRY_KEYS)}",
+                "remove or rename it",
+                f".{key}",
+            )
+    formatting = entry.get("formatting", "alpaca")
+    columns = entry.get("columns")
+    if isinstance(columns, dict):
+        for key in columns:
+            if key not in ENTRY_COLUMN_KEYS:
+                warn(
+                    "entry-unknown-column",
+                    f"unknown column attribute {key!r}: LF ignores it{_did_you_mean(key, ENTRY_COLUMN_KEYS)}",
+                    "column attributes are: " + ", ".join(ENTRY_COLUMN_KEYS),
+                    f".columns.{key}",
+                )
+        if formatting == "alpaca":
+            reset = [k for k in _ALPACA_DEFAULTS if k not in columns]
+            if reset:
+                warn(
+                    "entry-columns-partial",
+                    "columns does not list " + ", ".join(reset) + ": once columns is given LF sets every "
+                    "attribute not listed to None (the defaults "
+                    + ", ".join(f"{k}={_ALPACA_DEFAULTS[k]!r}" for k in reset)
+                    + " are gone)",
+                    "list " + ", ".join(f'"{k}": "{_ALPACA_DEFAULTS[k]}"' for k in reset) + " in columns",
+                    ".columns",
+                )
+        elif "messages" not in columns:
+            warn(
+                "entry-columns-partial",
+                "columns does not list messages: once columns is given LF sets it to None "
+                "(the default 'conversations' is gone) and loading fails with KeyError: None",
+                'add "messages": "conversations" (or your column) to columns',
+                ".columns",
+            )
+    tags = entry.get("tags")
+    if isinstance(tags, dict):
+        for key in tags:
+            if key not in ENTRY_TAG_KEYS:
+                warn(
+                    "entry-unknown-tag",
+                    f"unknown tag attribute {key!r}: LF ignores it{_did_you_mean(key, ENTRY_TAG_KEYS)}",
+                    "tag attributes are: " + ", ".join(ENTRY_TAG_KEYS),
+                    f".tags.{key}",
+                )
+        missing = [k for k in ENTRY_TAG_KEYS if k not in tags]
+        if missing and formatting in ("sharegpt", "openai"):
+            warn(
+                "entry-tags-partial",
+                "tags does not list " + ", ".join(missing) + ": once tags is given LF sets every tag not "
+                "listed to None, so turns with those roles are dropped or fail",
+                "list all seven tags (role_tag, content_tag, user_tag, assistant_tag, observation_tag, "
+                "function_tag, system_tag)",
+                ".tags",
+            )
+    ranking = entry.get("ranking", False)
+    if not isinstance(ranking, bool):
+        warn(
+            "entry-ranking-type",
+            f"ranking is {json.dumps(ranking)}, not a JSON boolean: LF compares it with `is True`/`is False`",
+            "write true or false without quotes",
+            ".ranking",
+        )
+    return found
