@@ -91,6 +91,10 @@ def content_finding(
     )
 
 
+def _a(word: str) -> str:
+    return ("an " if word[:1] in "aeiou" else "a ") + word
+
+
 def _role_name(role: Role) -> str:
     return "function_call" if role is Role.FUNCTION else str(role)
 
@@ -123,7 +127,7 @@ def check_conversation(sample: Sample, ranking: bool = False, dataset: str | Non
             hint = "merge it into the system prompt (the first message) or remove it"
         elif i == 0:
             code = "role-first-not-user"
-            why = f"the conversation starts with a {_role_name(turn.role)} turn, not a user turn"
+            why = f"the conversation starts with {_a(_role_name(turn.role))} turn, not a user turn"
             hint = (
                 "start with the user turn (drop a leading assistant greeting or move it to the system prompt)"
             )
@@ -134,8 +138,8 @@ def check_conversation(sample: Sample, ranking: bool = False, dataset: str | Non
                 why = f"two {_role_name(prev)} turns in a row at positions {i} and {i + 1}"
             else:
                 why = (
-                    f"a {_role_name(prev)} turn followed by a {_role_name(turn.role)} turn at positions "
-                    f"{i} and {i + 1}"
+                    f"{_a(_role_name(prev))} turn followed by {_a(_role_name(turn.role))} turn at "
+                    f"positions {i} and {i + 1}"
                 )
             hint = _ORDER_HINT
         findings.append(
@@ -150,7 +154,7 @@ def check_conversation(sample: Sample, ranking: bool = False, dataset: str | Non
         )
         break
     odd_wanted = ranking
-    if (len(turns) % 2 == 1) != odd_wanted and not any(f.code == "role-system-not-first" for f in findings):
+    if (len(turns) % 2 == 1) != odd_wanted and not findings:
         if ranking:
             why = f"{len(turns)} turns; preference data must end on the user turn the answers reply to"
             hint = "drop the last assistant turn (chosen/rejected hold the answers)"

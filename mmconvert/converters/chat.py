@@ -220,7 +220,9 @@ def finish(draft: Draft, findings: Findings, options: ChatOptions) -> Sample | N
         images = draft.media[MediaKind.IMAGE]
         result = convert_inline(texts, len(images), tokens)
         for problem in result.problems:
-            draft.error("inline-tags", problem, "use one tag convention per sample")
+            draft.error(
+                "inline-tags", problem, "make each tag name exactly one attached image, in one convention"
+            )
         if not result.problems:
             for i, text in zip(user_idx, result.texts, strict=True):
                 if text != draft.turns[i].content:

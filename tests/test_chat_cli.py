@@ -1,0 +1,221 @@
+"""``mmconvert convert`` / ``sharegpt2lf`` through CliRunner: detection, exact messages, exit codes,
+unreadable input, and the role-order rules as findings."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mmconvert.cli import cli
+from mmconvert.converters.records import split_records
+from mmconvert.errors import InputError
+from mmconvert.findings import Findings
+from mmconvert.inline_tags import convert_inline
+from mmconvert.model import Role, Sample, SourceRef, Turn
+from mmconvert.options import PlaceholderTokens
+from mmconvert.roles import check_conversation
+
+
+def _run(args: list[str], cwd: Path) -> tuple[int, str, str]:
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    finally:
+        os.chdir(old)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _write(path: Path, rows: list[object]) -> None:
+    path.write_text(json.dumps(rows), encoding="utf-8")
+
+
+def _pair(user: str, answer: str) -> list[dict[str, str]]:
+    return [{"from": "human", "value": user}, {"from": "gpt", "value": answer}]
+
+
+def test_fastchat_detected_and_converted(shared_data: Path, tmp_path: Path) -> None:
+    source = shared_data / "fastchat/data/dummy_conversation.json"
+    code, out, err = _run(["convert", str(source), "-o", "data", "--name", "fc"], tmp_path)
+    assert code == 0, err
+    assert err == f"{source}: detected sharegpt (`conversations` records; keys seen: conversations, id)\n"
+    assert out == "Wrote 500 samples to data/fc.json and entry 'fc' in data/dataset_info.json\n"
+
+
+def test_auto_detects_llava_and_openai(shared_data: Path, tmp_path: Path) -> None:
+    llava = shared_data / "llava/playground/data/eval/scienceqa/llava_test_CQM-A.first200.json"
+    code, _, err = _run(["convert", str(llava), "--dry-run", "--check", "none"], tmp_path)
+    assert code == 0, err
+    assert err.splitlines()[0].endswith(
+        "detected llava (`conversations` records with an `image` field; keys seen: conversations, id, image)"
+    )
+    xtuner = shared_data / "xtuner_hybrid/xtuner/configs/internlm/internlm2_chat_1_8b/hybrid/multi_modal.json"
+    code, out, err = _run(["convert", str(xtuner), "--dry-run", "--check", "none"], tmp_path)
+    assert code == 0, err
+    assert "detected openai (`messages` with content parts" in err
+    assert out == "Dry run: 1 samples would be written as 'converted'\n"
+
+
+def test_missing_llava_images_named_and_nothing_written(shared_data: Path, tmp_path: Path) -> None:
+    llava = shared_data / "llava/playground/data/eval/scienceqa/llava_test_CQM-A.first200.json"
+    code, out, err = _run(["convert", str(llava), "--from", "llava", "-o", "data", "--name", "sqa"], tmp_path)
+    assert code == 1
+    assert out == ""
+    assert "error media-missing (97):" in err
+    assert err.splitlines()[-1] == "Error: 97 error(s) in the data; nothing was written"
+    assert not (tmp_path / "data").exists()
+
+
+def test_ms_swift_query_response_is_a_clear_error(shared_data: Path, tmp_path: Path) -> None:
+    source = shared_data / "ms_swift/tests/llm/data/multi_modal_1.jsonl"
+    code, _, err = _run(["convert", str(source), "--from", "sharegpt", "-o", "data"], tmp_path)
+    assert code == 1
+    assert "error conversation-missing (3):" in err
+    code, _, err = _run(["convert", str(source), "-o", "data"], tmp_path)
+    assert code in (0, 1, 2)  # alpaca (if registered) or the ms-swift layout error
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "the file is empty; expected a JSON array or JSON Lines of records"),
+        (b"\xff\xfe[\x00]\x00", "looks like UTF-16, mmconvert reads UTF-8 JSON"),
+        (
+            b'"just a string"',
+            "expected a JSON array of records or JSON Lines (one object per line), "
+            "but the file starts with '\"'",
+        ),
+        (
+            b'[{"conversations": []},\n {"a" 1}]',
+            "not valid JSON: JSON is malformed: expected ':' (line 2, column 7)",
+        ),
+        (b'[{"conversations": []}', "not valid JSON: the JSON ends early (truncated file?)"),
+    ],
+)
+def test_unreadable_input(tmp_path: Path, content: bytes, message: str) -> None:
+    (tmp_path / "bad.json").write_bytes(content)
+    code, out, err = _run(["sharegpt2lf", "bad.json", "-o", "data"], tmp_path)
+    assert code == 2
+    assert out == ""
+    assert err.splitlines()[0] == f"Error: bad.json: {message}"
+
+
+def test_jsonl_bom_blank_lines_and_bad_line(tmp_path: Path) -> None:
+    good = json.dumps({"conversations": _pair("Hi", "Hello")})
+    (tmp_path / "c.jsonl").write_bytes(b"\xef\xbb\xbf" + f"{good}\n\n{good}\n{{oops\n\n".encode())
+    code, out, err = _run(["sharegpt2lf", "c.jsonl", "-o", "data", "--on-error", "skip"], tmp_path)
+    assert code == 0, err
+    assert err.splitlines()[:2] == [
+        "error json-invalid-line (1):",
+        "  c.jsonl:$[2] (line=4): line 4 is not valid JSON: JSON is malformed: expected '\"' (line 4, "
+        "column 2)",
+    ]
+    assert out.startswith("Wrote 2 samples to data/sharegpt.json")
+
+
+def test_role_rules_named_with_lf_wording(tmp_path: Path) -> None:
+    _write(
+        tmp_path / "c.json",
+        [
+            {"conversations": _pair("Hi", "Hello")},
+            {"conversations": [{"from": "gpt", "value": "Hi"}, {"from": "human", "value": "x"}]},
+            {"conversations": [*_pair("a", "b"), {"from": "human", "value": "c"}]},
+        ],
+    )
+    code, _out, err = _run(["sharegpt2lf", "c.json", "-o", "data"], tmp_path)
+    assert code == 1
+    assert err.splitlines() == [
+        "error role-first-not-user (1):",
+        "  c.json:$[1].conversations[0].value: Invalid role tag in [{'role': 'assistant', 'content': 'Hi'}, "
+        "{'role': 'user', 'content': 'x'}]. (the conversation starts with an assistant turn, not a user "
+        "turn; LF drops the sample)",
+        "  fix: start with the user turn (drop a leading assistant greeting or move it to the system prompt)",
+        "error turn-count (1):",
+        "  c.json:$[2]: Invalid message count in [{'role': 'user', 'content': 'a'}, {'role': 'assistant', "
+        "'content': 'b'}, {'role': 'user', 'content': 'c'}]. (3 turns; a training sample must end on an "
+        "assistant (or function_call) turn; LF drops the sample)",
+        "  fix: drop the unanswered last turn, or add the answer",
+        "Error: 2 error(s) in the data; nothing was written",
+    ]
+
+
+def test_system_message_overrides_field_with_warning(tmp_path: Path) -> None:
+    _write(
+        tmp_path / "c.json",
+        [{"system": "A", "conversations": [{"from": "system", "value": "B"}, *_pair("Hi", "Hello")]}],
+    )
+    code, _out, err = _run(["sharegpt2lf", "c.json", "-o", "data"], tmp_path)
+    assert code == 0, err
+    assert "warning system-overridden (1):" in err
+    (row,) = json.loads((tmp_path / "data/sharegpt.json").read_text(encoding="utf-8"))
+    assert row["system"] == "B"
+
+
+def test_image_placeholder_env_rewrites_source_tags(tmp_path: Path) -> None:
+    (tmp_path / "a.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    _write(tmp_path / "c.json", [{"image": "a.png", "conversations": _pair("<image>\nWhat?", "A.")}])
+    old = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        result = CliRunner(env={"IMAGE_PLACEHOLDER": "<img>"}).invoke(
+            cli, ["convert", "c.json", "--from", "llava", "-o", "data"], catch_exceptions=False
+        )
+    finally:
+        os.chdir(old)
+    assert result.exit_code == 0, result.stderr
+    (row,) = json.loads((tmp_path / "data/converted.json").read_text(encoding="utf-8"))
+    assert row["messages"][0]["content"] == "<img>\nWhat?"
+
+
+def _sample(*roles: Role) -> Sample:
+    return Sample(tuple(Turn(r, "x") for r in roles), SourceRef("f", 0, "$[0]"))
+
+
+def test_role_pass_rules() -> None:
+    u, a, o, f = Role.USER, Role.ASSISTANT, Role.OBSERVATION, Role.FUNCTION
+    assert check_conversation(_sample(u, a)) == []
+    codes = lambda s, **k: [x.code for x in check_conversation(s, **k)]  # noqa: E731
+    assert codes(_sample()) == ["conversation-empty"]
+    assert codes(_sample(a, u)) == ["role-first-not-user"]
+    assert codes(_sample(u, u, a)) == ["role-order"]
+    assert codes(_sample(u, a, Role.SYSTEM, a)) == ["role-system-not-first"]
+    assert codes(_sample(u, a, u)) == ["turn-count"]
+    assert codes(_sample(u), ranking=True) == []
+    assert codes(_sample(u, a), ranking=True) == ["turn-count"]
+    assert codes(_sample(u, f, o, a)) == ["function-call-json"]
+    call = Sample(
+        (Turn(u, "q"), Turn(f, '{"name": "n", "arguments": {}}'), Turn(o, "r"), Turn(a, "x")),
+        SourceRef("f", 0, "$"),
+    )
+    assert check_conversation(call) == []
+    assert codes(_sample(u, a, o, a)) == ["observation-without-call"]
+
+
+def test_inline_tags() -> None:
+    tokens = PlaceholderTokens()
+    result = convert_inline(["<img>a.jpg</img><img> b.jpg </img>hi"], 0, tokens)
+    assert result.texts == ("<image><image>hi",)
+    assert result.inline_images == ("a.jpg", "b.jpg")
+    result = convert_inline(["<image_2> vs <image_1>", "and <image 3>"], 3, tokens)
+    assert result.texts == ("<image> vs <image>", "and <image>")
+    assert result.image_order == (1, 0, 2)
+    assert convert_inline(["<image_0> then <image_1>"], 2, tokens).image_order == (0, 1)
+    assert convert_inline(["<image_1> only"], 2, tokens).image_order == (1, 0)
+    assert convert_inline(["<image> and <image_1>"], 2, tokens).problems
+    assert convert_inline(["<img>a</img>"], 1, tokens).problems
+
+
+def test_split_records_layouts(tmp_path: Path) -> None:
+    (tmp_path / "one.json").write_text('{"conversations": []}', encoding="utf-8")
+    assert split_records(str(tmp_path / "one.json")).layout == "json-object"
+    (tmp_path / "l.json").write_text('{"a": 1}\n{"a": 2}\n', encoding="utf-8")
+    split = split_records(str(tmp_path / "l.json"), Findings())
+    assert split.layout == "jsonl"
+    assert [r.line for r in split.records] == [1, 2]
+    (tmp_path / "bad.jsonl").write_text("{oops\n", encoding="utf-8")
+    with pytest.raises(InputError, match="line 1 is not valid JSON"):
+        split_records(str(tmp_path / "bad.jsonl"), Findings())
