@@ -68,11 +68,12 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 def _register() -> None:
     from mmconvert.cli.coco2lf import coco2lf
-    from mmconvert.cli.convert import convert_command, sharegpt2lf
+    from mmconvert.cli.convert import alpaca2lf, convert_command, sharegpt2lf
 
     cli.add_command(coco2lf)
     cli.add_command(convert_command)
     cli.add_command(sharegpt2lf)
+    cli.add_command(alpaca2lf)
 
 
 _register()

@@ -202,6 +202,10 @@ def success_line(result: ConvertResult) -> str:
         if result.samples_rejected
         else ""
     )
+    splits = result.extra.get("splits")
+    if splits:  # one line per split (mmconvert.api.convert_split)
+        lines = [success_line(part).removesuffix(".") for part in splits]
+        return "\n".join(lines) + (f"\n{skipped[2:]}" if skipped else "")
     if result.dry_run:
         return f"Dry run: {result.samples_written:,} samples would be written as {result.name!r}{skipped}"
     return (

@@ -9,15 +9,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from mmconvert.converters import coco, llamafactory, llava, openai, sharegpt
+from mmconvert.converters import alpaca, coco, llamafactory, llava, openai, sharegpt
 
 IMPORTERS: dict[str, Callable[..., Any]] = {
     "coco": coco.read,
     "sharegpt": sharegpt.read,
     "llava": llava.read,
     "openai": openai.read,
+    "alpaca": alpaca.read,
 }
 
 EXPORTERS: dict[str, Callable[..., Any]] = {
     "llamafactory": llamafactory.write,
+    "llamafactory-alpaca": llamafactory.write_alpaca,
 }
