@@ -11,6 +11,7 @@ tokens in [...]")`` and aborts the whole training run.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import msgspec
 
@@ -195,6 +196,94 @@ def reconcile_placeholders(
     answers are an error or rewritten.  The returned findings include LF's own count check on the
     result, so a sample without error findings is one LF accepts.
     """
+    quick = _reconcile_quick(sample, options)
+    if quick is not None:
+        return quick, []
+    return _reconcile_full(sample, options, dataset)
+
+
+_NO_TAGS = (0, 0, 0)
+
+
+class _Prefixed(NamedTuple):
+    turn: Turn
+    counts: tuple[int, int, int]  # image, video, audio tags in the new content
+
+
+_PREFIXED: dict[tuple[str, str, str, str, str], _Prefixed] = {}
+_PREFIXED_LIMIT = 4096
+
+
+def _reconcile_quick(sample: Sample, options: PassOptions) -> Sample | None:
+    """The result of :func:`_reconcile_full` when it has no findings, found without building any;
+    ``None`` when that is not certain (then the full path decides).
+
+    Certain means: no tag in the system prompt or in any turn that is not a user turn (so nothing is a
+    literal and LF's count equals the user turns' count), and the user turns either match the media
+    already or only lack tags that the policy inserts.  The inserted turn and its tag counts are
+    memoised per (prefix, text): a COCO run has one prompt, so 592k samples cost one insertion.
+    """
+    tokens = options.tokens
+    image, video, audio = tokens.image, tokens.video, tokens.audio
+    system = sample.system
+    if system is not None and (image in system or video in system or audio in system):
+        return None
+    n_image = n_video = n_audio = 0
+    first = -1
+    first_counts = _NO_TAGS
+    for i, turn in enumerate(sample.turns):
+        content = turn.content
+        if turn.role in PROMPT_ROLES:
+            counts = (content.count(image), content.count(video), content.count(audio))
+            if first < 0:
+                first, first_counts = i, counts
+            n_image += counts[0]
+            n_video += counts[1]
+            n_audio += counts[2]
+        elif image in content or video in content or audio in content:
+            return None
+    for answer in (sample.chosen, sample.rejected):
+        if answer is not None:
+            content = answer.content
+            if image in content or video in content or audio in content:
+                return None
+    want_image, want_video, want_audio = len(sample.images), len(sample.videos), len(sample.audios)
+    if n_image == want_image and n_video == want_video and n_audio == want_audio:
+        return sample
+    if (
+        n_image > want_image
+        or n_video > want_video
+        or n_audio > want_audio
+        or first < 0
+        or options.placeholders is PlaceholderPolicy.STRICT
+    ):
+        return None
+    prefix = image * (want_image - n_image) + video * (want_video - n_video) + audio * (want_audio - n_audio)
+    turn = sample.turns[first]
+    key = (prefix, turn.content, image, video, audio)
+    hit = _PREFIXED.get(key)
+    if hit is None or hit.turn.role is not turn.role:
+        new = _CACHE.prefixed(prefix, turn)
+        content = new.content
+        hit = _Prefixed(new, (content.count(image), content.count(video), content.count(audio)))
+        if len(_PREFIXED) >= _PREFIXED_LIMIT:
+            _PREFIXED.clear()
+        _PREFIXED[key] = hit
+    added = hit.counts
+    if (
+        n_image - first_counts[0] + added[0] != want_image
+        or n_video - first_counts[1] + added[1] != want_video
+        or n_audio - first_counts[2] + added[2] != want_audio
+    ):
+        return None  # the prefix joined the text into an extra tag: let the full path report it
+    turns = sample.turns
+    return msgspec.structs.replace(sample, turns=(*turns[:first], hit.turn, *turns[first + 1 :]))
+
+
+def _reconcile_full(
+    sample: Sample, options: PassOptions, dataset: str | None
+) -> tuple[Sample, list[Finding]]:
+    """:func:`reconcile_placeholders` for every case, findings included."""
     findings: list[Finding] = []
     tokens = options.tokens
     has_media = sample.images or sample.videos or sample.audios

@@ -1,0 +1,83 @@
+"""The shortcuts the hot path takes give exactly what the general code gives.
+
+:func:`mmconvert.placeholders.reconcile_placeholders` answers most samples from a quick path; these
+property tests draw samples (odd roles, custom and overlapping tag texts, preference answers) and check
+that the quick path's result equals the full path's, findings included.
+"""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mmconvert.model import MEDIA_KINDS, Media, MediaKind, Role, Sample, SourceRef, Turn
+from mmconvert.options import LiteralPolicy, PassOptions, PlaceholderPolicy, PlaceholderTokens
+from mmconvert.placeholders import _reconcile_full, reconcile_placeholders
+
+SOURCE = SourceRef("x.json", 0, "$[0]")
+_TOKEN_SETS = [
+    PlaceholderTokens(),
+    # tags that can join across the inserted prefix ("<a" + "a>"), or contain one another
+    PlaceholderTokens(image="<a", video="a>", audio="<aa"),
+    PlaceholderTokens(image="[IMG]", video="IMG]", audio="<audio>"),
+]
+_pieces = st.sampled_from(
+    ["<image>", "<video>", "<audio>", "text ", "<", "image>", "<a", "a>", "[IMG]", "IMG]", "\n", ""]
+)
+_text = st.lists(_pieces, max_size=5).map("".join)
+
+
+@st.composite
+def samples(draw: st.DrawFn) -> Sample:
+    roles = st.sampled_from(
+        [Role.USER, Role.USER, Role.ASSISTANT, Role.FUNCTION, Role.OBSERVATION, Role.SYSTEM]
+    )
+    turns = tuple(Turn(draw(roles), draw(_text)) for _ in range(draw(st.integers(0, 4))))
+    media = {
+        kind: tuple(Media(kind, f"{kind}{i}.bin") for i in range(draw(st.integers(0, 3))))
+        for kind in MEDIA_KINDS
+    }
+    answer = st.none() | st.builds(Turn, st.sampled_from([Role.ASSISTANT, Role.USER]), _text)
+    return Sample(
+        turns=turns,
+        source=SOURCE,
+        images=media[MediaKind.IMAGE],
+        videos=media[MediaKind.VIDEO],
+        audios=media[MediaKind.AUDIO],
+        system=draw(st.none() | _text),
+        chosen=draw(answer),
+        rejected=draw(answer),
+    )
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    sample=samples(),
+    policy=st.sampled_from(list(PlaceholderPolicy)),
+    literal=st.sampled_from(list(LiteralPolicy)),
+    tokens=st.sampled_from(_TOKEN_SETS),
+)
+def test_quick_path_equals_full_path(
+    sample: Sample, policy: PlaceholderPolicy, literal: LiteralPolicy, tokens: PlaceholderTokens
+) -> None:
+    options = PassOptions(tokens=tokens, placeholders=policy, literal=literal)
+    assert reconcile_placeholders(sample, options, "d") == _reconcile_full(sample, options, "d")
+
+
+def test_quick_path_shares_the_inserted_prompt() -> None:
+    """A COCO run inserts the tag once: every sample gets the same prompt turn object."""
+    prompt = Turn(Role.USER, "Describe this image.")
+    results = [
+        reconcile_placeholders(
+            Sample(
+                turns=(prompt, Turn(Role.ASSISTANT, f"caption {i}")),
+                source=SOURCE,
+                images=(Media(MediaKind.IMAGE, f"{i}.jpg"),),
+            ),
+            PassOptions(),
+        )
+        for i in range(3)
+    ]
+    assert all(findings == [] for _, findings in results)
+    assert results[0][0].turns[0].content == "<image>Describe this image."
+    assert results[0][0].turns[0] is results[2][0].turns[0]
