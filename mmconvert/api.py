@@ -31,6 +31,7 @@ from mmconvert.findings import Finding, Findings, Severity
 from mmconvert.io import _default_mode, decoding, fsync_dir
 from mmconvert.options import CocoOptions, OnError, OutputOptions, PassOptions
 from mmconvert.passes import PassStats, run_passes
+from mmconvert.splits import SplitSpec
 
 _NAME = re.compile(r"^[\w][\w.\-]*$")
 _MAX_NAME_BYTES = 200  # the file name NAME.jsonl must stay under the usual 255-byte limit
@@ -230,3 +231,137 @@ def convert_coco(
         **{k: v for k, v in options.items() if k in OutputOptions.__dataclass_fields__},
     )
     return convert("coco", [annotations], coco, passes, output)
+
+
+def convert_split(
+    source_format: str,
+    inputs: Sequence[str],
+    import_options: Any,
+    pass_options: PassOptions,
+    output_options: OutputOptions,
+    split: SplitSpec,
+    exporter: str = "llamafactory",
+) -> ConvertResult:
+    """Like :func:`convert`, but one output file and one entry per split (``NAME_<split>``).
+
+    Samples are split by image (see :mod:`mmconvert.splits`).  All or nothing: every split file and
+    every entry is committed, or none is.  The result describes the whole run; ``extra["splits"]``
+    holds one :class:`ConvertResult` per split.
+    """
+    from dataclasses import replace
+
+    from mmconvert.converters.llamafactory import output_file_name
+    from mmconvert.splits import SplitRouter
+
+    if source_format not in IMPORTERS:
+        raise UsageError(f"unknown source format {source_format!r} (known: {', '.join(IMPORTERS)})")
+    outs = {part: replace(output_options, name=f"{output_options.name}_{part}") for part in split.names}
+    check_output_target(output_options, output_file_name(output_options))
+    for out in outs.values():
+        check_output_target(out, output_file_name(out))
+    findings = Findings()
+    source_name = ", ".join(os.fspath(p) for p in inputs)
+    with decoding(source_name):
+        dataset = IMPORTERS[source_format](list(inputs), import_options, findings, output_options.name)
+    stats = PassStats()
+    passed = run_passes(dataset, pass_options, findings, stats)
+    router = SplitRouter(passed.samples, split)
+    # The largest split first: only the smaller ones are buffered while it streams.
+    order = [name for name, _ in sorted(split.parts, key=lambda p: -p[1])]
+    out_dir = output_options.output_dir
+    created = not os.path.isdir(out_dir) and not output_options.dry_run
+    written: dict[str, Any] = {}
+    try:
+        if not output_options.dry_run:
+            os.makedirs(out_dir, exist_ok=True)
+        with decoding(source_name):
+            for part in order:
+                written[part] = EXPORTERS[exporter](replace(passed, samples=router.stream(part)), outs[part])
+    except BaseException as exc:
+        _discard(written.values())
+        _remove_if_created(out_dir, created)
+        if isinstance(exc, OSError):
+            raise UsageError(f"--output-dir {out_dir}: cannot write there ({exc.strerror or exc})") from exc
+        raise
+    for part in order:
+        _add_export_findings(findings, written[part].findings)
+        if written[part].samples == 0:
+            findings.add(
+                Finding(
+                    code="split-empty",
+                    severity=Severity.ERROR,
+                    message=f"the split {part!r} got no sample; LLaMA-Factory cannot load an empty dataset",
+                    hint="use a larger fraction or more data",
+                )
+            )
+    total = sum(w.samples for w in written.values())
+    committed: list[str] = []
+    try:
+        if findings.errors and any(w.samples == 0 for w in written.values()):
+            raise ValidationFailed(
+                f"{findings.errors} error(s) in the data; nothing was written", findings, dataset.notes
+            )
+        _fail_on_errors(findings, stats, pass_options, total, dataset.notes)
+        if not output_options.dry_run:
+            with locked(out_dir):
+                for part in order:
+                    if os.path.exists(written[part].final_path) and not output_options.force:
+                        raise OutputConflict(
+                            f"{written[part].final_path} appeared while converting; not replacing it"
+                        )
+                    check_entry_free(out_dir, outs[part].name, output_options.force)
+                old_registry = read_registry_text(out_dir)
+                try:
+                    for part in order:
+                        os.chmod(written[part].temp_path, _default_mode())
+                        write_entry(out_dir, outs[part].name, written[part].entry, output_options.force)
+                    for part in order:
+                        os.replace(written[part].temp_path, written[part].final_path)
+                        committed.append(written[part].final_path)
+                except BaseException:
+                    restore_registry(out_dir, old_registry)
+                    for path in committed:
+                        with contextlib.suppress(OSError):
+                            os.unlink(path)
+                    raise
+                fsync_dir(out_dir)
+    except BaseException as exc:
+        _discard(written.values())
+        _remove_if_created(out_dir, created)
+        if isinstance(exc, OSError):
+            raise UsageError(f"--output-dir {out_dir}: cannot write there ({exc.strerror or exc})") from exc
+        raise
+    dry = output_options.dry_run
+    per_split = [
+        ConvertResult(
+            name=outs[part].name,
+            output_file=None if dry else written[part].final_path,
+            dataset_info=None if dry else os.path.join(out_dir, DATA_CONFIG),
+            samples_written=written[part].samples,
+            samples_seen=written[part].samples,
+            samples_rejected=0,
+            findings=findings,
+            entry=written[part].entry,
+            dry_run=dry,
+        )
+        for part in split.names
+    ]
+    return ConvertResult(
+        name=output_options.name,
+        output_file=None,
+        dataset_info=None if dry else os.path.join(out_dir, DATA_CONFIG),
+        samples_written=total,
+        samples_seen=stats.seen,
+        samples_rejected=stats.rejected + findings.skipped,
+        findings=findings,
+        notes=dataset.notes,
+        dry_run=dry,
+        extra={"splits": per_split},
+    )
+
+
+def _discard(files: Any) -> None:
+    for written in files:
+        if written.temp_path and os.path.exists(written.temp_path):
+            with contextlib.suppress(OSError):
+                os.unlink(written.temp_path)

@@ -189,11 +189,13 @@ def find_images_dir(annotation_path: str, coco: CocoFile) -> tuple[str, str]:
         if stem.endswith(suffix):
             stem = stem[: -len(suffix)]
             break
-    split = stem.split("_", 1)[1] if "_" in stem else stem
+    # captions_val2017 -> val2017; person_keypoints_val2017 -> keypoints_val2017, then val2017
+    splits = dict.fromkeys([stem.split("_", 1)[1], stem.rsplit("_", 1)[1]] if "_" in stem else [stem])
     roots = [here.parent, here] if here.name == "annotations" else [here]
     candidates: list[Path] = []
     for root in roots:
-        candidates += [root / split, root / "images" / split]
+        for split in splits:
+            candidates += [root / split, root / "images" / split]
     candidates += [here, here / "images"]
     names = [img.file_name for img in coco.images]
     probe = names[:: max(1, len(names) // _PROBE)]
@@ -356,16 +358,21 @@ def _caption_samples(
 
 
 def read(paths: Sequence[str], options: CocoOptions, findings: Findings, name: str = "") -> Dataset:
-    """Read COCO caption files into a :class:`Dataset` (samples are produced lazily)."""
-    if len(paths) != 1:
-        raise UsageError("coco2lf reads one annotation file at a time for captions")
+    """Read COCO files into a :class:`Dataset` (samples are produced lazily).
+
+    One captions file is read here; several files, other tasks and VQA go to
+    :func:`mmconvert.converters.coco_tasks.read_tasks`.
+    """
+    from mmconvert.converters.coco_tasks import read_tasks
+
+    if len(paths) != 1 or options.task not in (None, "caption"):
+        return read_tasks(paths, options, findings, name)
     path = os.fspath(paths[0])
     coco = load(path, findings)
     task = detect_task(coco)
-    if task not in ("caption", "unknown"):
-        raise UsageError(
-            f"{path} holds {task} annotations; this version converts caption files (`captions_*.json`)",
-        )
+    labels_only = task == "unknown" and bool(coco.annotations)  # e.g. Datumaro's labels_*.json
+    if coco.questions or labels_only or task not in ("caption", "unknown"):
+        return read_tasks(paths, options, findings, name, loaded=[coco])
     images_dir = options.images_dir
     notes: list[str] = []
     if images_dir is None:
