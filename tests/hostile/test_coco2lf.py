@@ -94,7 +94,6 @@ def _prompts_file(root: Path, _mp: pytest.MonkeyPatch) -> None:
     (root / "prompts.txt").write_text("\n  \n")
 
 
-
 CASES: list[Case] = [
     # --- the input file is not a COCO JSON object (exit 2)
     Case(
