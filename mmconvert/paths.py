@@ -112,13 +112,14 @@ class OutputPaths:
     """Turns resolved media paths into the strings the exporter writes, cached per folder.
 
     Relative paths are computed once per media folder (``os.path.relpath`` is slow) and joined with the
-    file name, so the cost per sample is one dict lookup and one string join.
+    file name; the result is remembered per file, so a file used by many samples costs one dict lookup.
     """
 
     def __init__(self, output_dir: str, absolute: bool) -> None:
         self._output_dir = os.path.abspath(output_dir)
         self._absolute = absolute
         self._dirs: dict[str, str] = {}
+        self._written: dict[str, str] = {}  # per resolved file: grows with unique media, not samples
 
     def for_media(self, media: Media) -> str:
         resolved = media.resolved
@@ -126,9 +127,13 @@ class OutputPaths:
             return media.path
         if self._absolute:
             return resolved
-        folder, name = os.path.split(resolved)
-        rel = self._dirs.get(folder)
-        if rel is None:
-            rel = os.path.relpath(folder, self._output_dir).replace(os.sep, "/")
-            self._dirs[folder] = rel
-        return name if rel == "." else posixpath.join(rel, name)
+        written = self._written.get(resolved)
+        if written is None:
+            folder, name = os.path.split(resolved)
+            rel = self._dirs.get(folder)
+            if rel is None:
+                rel = os.path.relpath(folder, self._output_dir).replace(os.sep, "/")
+                self._dirs[folder] = rel
+            written = name if rel == "." else posixpath.join(rel, name)
+            self._written[resolved] = written
+        return written
