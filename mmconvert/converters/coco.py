@@ -273,11 +273,15 @@ def _prompt_chooser(options: CocoOptions):  # type: ignore[no-untyped-def]
     return lambda ann_id: turns[zlib.crc32(f"{seed}:{ann_id}".encode()) % n]
 
 
+_ASSISTANT = Role.ASSISTANT  # an enum member lookup costs ~0.5 us on Python 3.11: bind it once
+
+
 def _caption_samples(
     coco: CocoFile, index: dict[Id, Media], options: CocoOptions, findings: Findings
 ) -> Iterator[Sample]:
     path = coco.path
     choose = _prompt_chooser(options)
+    fixed_prompt = choose(None) if len(options.prompts) == 1 else None
     decoder = msgspec.json.Decoder(list[_Caption])
     item_decoder = msgspec.json.Decoder(_Caption)
     seen_ids: set[Id] = set()
@@ -345,7 +349,7 @@ def _caption_samples(
                 )
                 continue
             yield Sample(
-                turns=(choose(ann_id), Turn(Role.ASSISTANT, caption)),
+                turns=(fixed_prompt or choose(ann_id), Turn(_ASSISTANT, caption)),
                 source=SourceRef(
                     path,
                     i,
