@@ -9,8 +9,12 @@ import enum
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from mmconvert.model import MediaKind
+
+if TYPE_CHECKING:
+    from mmconvert.tokens import TokenBudget
 
 
 class PlaceholderPolicy(enum.StrEnum):
@@ -92,7 +96,9 @@ class PassOptions:
     check: CheckTier = CheckTier.EXISTS
     on_error: OnError = OnError.FAIL
     allow_outside_paths: bool = False
-    jobs: int | None = None
+    jobs: int | None = None  # processes for header/decode checks; None: the CPU count
+    quarantine: str | None = None  # write the bad-media list (TSV: path, reason, message) here
+    budget: TokenBudget | None = None  # visual-token budget (--template, --cutoff-len); None: not checked
 
 
 @dataclass(frozen=True)

@@ -12,18 +12,31 @@ findings to the collector.  A sample with an error finding is not passed on.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
 import msgspec
 
 from mmconvert.findings import Finding, Findings, Severity
-from mmconvert.media import STATE_MESSAGES, DirectoryIndex, FileState
-from mmconvert.model import MEDIA_KINDS, Dataset, Media, Sample
+from mmconvert.media import (
+    NOTE_SEVERITY,
+    Batch,
+    MediaCheck,
+    MediaChecker,
+    Reason,
+    tier_at_least,
+    write_quarantine,
+)
+from mmconvert.model import MEDIA_KINDS, Dataset, Media, MediaKind, Sample
 from mmconvert.options import CheckTier, PassOptions
 from mmconvert.paths import forget_folder_cache, resolve_media_path
 from mmconvert.placeholders import reconcile_placeholders
+from mmconvert.progress import ProgressCounter
 from mmconvert.roles import check_conversation
+from mmconvert.tokens import check_sample_budget
+
+log = logging.getLogger("mmconvert.passes")
 
 _COLUMN = {"image": "images", "video": "videos", "audio": "audios"}
 
@@ -37,40 +50,208 @@ class PassStats:
     rejected: int = 0
 
 
+@dataclass(frozen=True)
+class MediaOutcome:
+    """One media item after resolution and checks: the resolved item, its issues, its pixel size."""
+
+    media: Media
+    issues: tuple[tuple[str, Severity, str], ...] = ()  # (finding code, severity, message)
+    size: tuple[int, int] | None = None  # (width, height) claimed by the source or read from the header
+    notes: tuple[tuple[str, Severity, str], ...] = ()  # per-file warnings, reported on first use only
+
+
 class MediaResolver:
-    """Resolves and checks media, once per distinct (folder, path), for the whole run."""
+    """Resolves and checks media, once per distinct (folder, path) and once per file, for the whole run.
+
+    Tier ``exists`` is answered inline from folder listings.  For ``header``/``decode`` (and for image
+    sizes the token budget needs) :meth:`stream` reads ahead in windows of up to :data:`WINDOW_SAMPLES`
+    samples, submits each window's new files to :class:`~mmconvert.media.MediaChecker`'s process pool,
+    and yields the previous window once its checks are in: the per-sample lookup in :meth:`resolve` stays
+    a dict hit, workers check while the importer reads on, and memory is bounded by two windows.
+    """
 
     def __init__(self, options: PassOptions) -> None:
         self._options = options
         forget_folder_cache()
-        self._index = DirectoryIndex()
-        self._cache: dict[tuple[str | None, str], tuple[Media, str | None, str | None]] = {}
+        self._budget = options.budget
+        self._checker = MediaChecker(options.check, options.jobs)
+        self._deep = tier_at_least(options.check, CheckTier.HEADER)
+        self._cache: dict[tuple[str | None, str], MediaOutcome] = {}
+        self._paths: dict[tuple[str | None, str], tuple[Media, Finding | None]] = {}
+        self._submitted: set[str] = set()
+        self._noted: set[str] = set()
+        self._bad: dict[str, tuple[str, str]] = {}
 
-    def resolve(self, media: Media, sample: Sample) -> tuple[Media, str | None, str | None]:
-        """(resolved media, finding code or None, message) for one media item."""
+    def _needs_header(self, media: Media) -> bool:
+        if self._deep:
+            return True
+        return (
+            self._budget is not None
+            and media.kind is MediaKind.IMAGE
+            and (media.width is None or media.height is None)
+        )
+
+    def _resolve_path(self, media: Media, sample: Sample) -> tuple[Media, Finding | None]:
+        key = (media.base, media.path)
+        hit = self._paths.get(key)
+        if hit is None:
+            hit = resolve_media_path(media, sample.source, self._options.allow_outside_paths)
+            self._paths[key] = hit
+        return hit
+
+    def resolve(self, media: Media, sample: Sample) -> MediaOutcome:
+        """The outcome for one media item (checked synchronously if :meth:`stream` did not prefetch it)."""
         key = (media.base, media.path)
         hit = self._cache.get(key)
         if hit is not None:
             return hit
-        resolved, finding = resolve_media_path(media, sample.source, self._options.allow_outside_paths)
-        result: tuple[Media, str | None, str | None]
+        resolved, finding = self._resolve_path(media, sample)
+        claimed = (media.width, media.height) if media.width and media.height else None
+        path = resolved.resolved
+        outcome: MediaOutcome
         if finding is not None:
-            result = (resolved, finding.code, finding.message)
-        elif self._options.check is CheckTier.NONE or resolved.resolved is None:
-            result = (resolved, None, None)
+            outcome = MediaOutcome(resolved, ((finding.code, Severity.ERROR, finding.message),))
+            self._bad.setdefault(path or media.path, (finding.code, finding.message))
+        elif path is None or (self._options.check is CheckTier.NONE and not self._needs_header(media)):
+            outcome = MediaOutcome(resolved, size=claimed)
         else:
-            state = self._index.state(resolved.resolved)
-            if state is FileState.FILE:
-                result = (resolved, None, None)
-            else:
-                where = f" ({media.origin})" if media.origin else ""
-                result = (
-                    resolved,
-                    "media-missing" if state is FileState.MISSING else "media-not-file",
-                    f"{media.kind} file {resolved.resolved} {STATE_MESSAGES[state]}{where}",
+            outcome = self._outcome(resolved, media, path, claimed)
+        self._cache[key] = outcome
+        return outcome
+
+    def _outcome(
+        self, resolved: Media, media: Media, path: str, claimed: tuple[int, int] | None
+    ) -> MediaOutcome:
+        if self._needs_header(media):
+            check = self._checker.cache.checks.get(path)
+            if check is None:
+                tier = self._options.check if self._deep else CheckTier.HEADER
+                batch = self._checker.submit({path: (media.kind.value, None)}, tier)
+                check = self._checker.collect(batch)[path]
+        else:
+            check = self._checker.exists.check(path)
+        where = f" ({media.origin})" if media.origin else ""
+        subject = f"{media.kind} file {path}"
+        if check.problem is not None:
+            code = _problem_code(check)
+            message = f"{subject} {check.message}{where}"
+            self._bad.setdefault(path, (code, message))
+            return MediaOutcome(resolved, ((code, Severity.ERROR, message),), claimed)
+        notes = [
+            (reason.code, NOTE_SEVERITY[reason], f"{subject} {text}{where}") for reason, text in check.notes
+        ]
+        read = (check.width, check.height) if check.width and check.height else None
+        if claimed and read and claimed != read and check.format not in ("video", None):
+            notes.append(
+                (
+                    Reason.SIZE_MISMATCH.code,
+                    Severity.WARNING,
+                    f"{subject} is {read[0]}x{read[1]} but the source says {claimed[0]}x{claimed[1]}{where}",
                 )
-        self._cache[key] = result
-        return result
+            )
+        size = claimed or read if media.kind is MediaKind.IMAGE else None
+        return MediaOutcome(resolved, size=size, notes=tuple(notes))
+
+    def first_notes(self, outcome: MediaOutcome) -> tuple[tuple[str, Severity, str], ...]:
+        """The per-file notes of ``outcome`` the first time its file is seen (run-wide ones once)."""
+        if not outcome.notes:
+            return ()
+        out = []
+        for code, severity, message in outcome.notes:
+            key = code if code == Reason.CHECK_SKIPPED.code else f"{code}\0{outcome.media.resolved}"
+            if key not in self._noted:
+                self._noted.add(key)
+                out.append((code, severity, message))
+        return tuple(out)
+
+    def stream(self, samples: Iterable[Sample]) -> Iterator[Sample]:
+        """``samples`` unchanged, with their files checked ahead in batches; finishes the run at the end."""
+        progress = ProgressCounter("reading samples", unit="samples")
+        try:
+            if not (self._deep or self._budget is not None):
+                for sample in samples:
+                    progress.advance()
+                    yield sample
+            else:
+                yield from self._prefetched(samples, progress)
+            self.finish()
+        finally:
+            progress.finish()
+            self._checker.close()
+
+    def _prefetched(self, samples: Iterable[Sample], progress: ProgressCounter) -> Iterator[Sample]:
+        window: list[Sample] = []
+        wanted: dict[str, tuple[str, str | None]] = {}
+        pending: tuple[list[Sample], Batch] | None = None
+        for sample in samples:
+            progress.advance()
+            window.append(sample)
+            self._want(sample, wanted)
+            if len(wanted) >= WINDOW_FILES or len(window) >= WINDOW_SAMPLES:
+                batch = self._submit(wanted)
+                if pending is not None:
+                    self._checker.collect(pending[1])
+                    yield from pending[0]
+                pending = (window, batch)
+                window, wanted = [], {}
+        last = self._submit(wanted)
+        if pending is not None:
+            self._checker.collect(pending[1])
+            yield from pending[0]
+        self._checker.collect(last)
+        yield from window
+
+    def _submit(self, wanted: dict[str, tuple[str, str | None]]) -> Batch:
+        tier = self._options.check if self._deep else CheckTier.HEADER
+        return self._checker.submit(wanted, tier)
+
+    def _want(self, sample: Sample, wanted: dict[str, tuple[str, str | None]]) -> None:
+        for kind in MEDIA_KINDS:
+            for media in sample.media(kind):
+                if (media.base, media.path) in self._cache or not self._needs_header(media):
+                    continue
+                resolved, finding = self._resolve_path(media, sample)
+                path = resolved.resolved
+                if finding is None and path is not None and path not in self._submitted:
+                    self._submitted.add(path)
+                    wanted[path] = (kind.value, None)
+
+    @property
+    def bad_media(self) -> dict[str, tuple[str, str]]:
+        """``{path: (code, message)}`` of every file (or path) found bad so far."""
+        return self._bad
+
+    def finish(self) -> None:
+        """End of the run: log the counts, write the quarantine list if asked."""
+        checker = self._checker
+        log.info(
+            "media: %d file(s) checked at tier %s, %d bad; %d distinct path(s)",
+            checker.checked,
+            self._options.check.value,
+            checker.bad,
+            len(self._paths) or len(self._cache),
+        )
+        if self._options.quarantine:
+            count = write_quarantine(
+                self._options.quarantine,
+                ((path, code, msg) for path, (code, msg) in sorted(self._bad.items())),
+            )
+            log.info("wrote %d bad media file(s) to %s", count, self._options.quarantine)
+
+
+#: Samples read ahead per window, and new files per window, in :meth:`MediaResolver.stream`.
+WINDOW_SAMPLES = 8192
+WINDOW_FILES = 4096
+
+
+def _problem_code(check: MediaCheck) -> str:
+    """The finding code of a bad file: the exists-tier codes, else ``media-<reason>``."""
+    if check.problem is Reason.MISSING:
+        return "media-missing"
+    if check.problem is Reason.NOT_FILE:
+        return "media-not-file"
+    assert check.problem is not None
+    return check.problem.code
 
 
 def resolve_sample_media(
@@ -78,21 +259,28 @@ def resolve_sample_media(
 ) -> tuple[Sample, list[Finding]]:
     findings: list[Finding] = []
     changes: dict[str, tuple[Media, ...]] = {}
+    sizes: list[tuple[int, int]] = []
+    sized = True
     for kind in MEDIA_KINDS:
         items = sample.media(kind)
         if not items:
             continue
         out = []
         for i, media in enumerate(items):
-            resolved, code, message = resolver.resolve(media, sample)
-            out.append(resolved)
-            if code is not None:
-                assert message is not None
+            outcome = resolver.resolve(media, sample)
+            out.append(outcome.media)
+            if kind is MediaKind.IMAGE:
+                if outcome.size is None:
+                    sized = False
+                else:
+                    sizes.append(outcome.size)
+            issues = outcome.issues + resolver.first_notes(outcome)
+            for code, severity, message in issues:
                 findings.append(
                     Finding.at(
                         sample.source,
                         code,
-                        Severity.ERROR,
+                        severity,
                         message,
                         hint=_MEDIA_HINTS.get(code),
                         subpath="" if media.origin else f".{_COLUMN[kind]}[{i}]",
@@ -102,12 +290,25 @@ def resolve_sample_media(
         changes[_COLUMN[kind]] = tuple(out)
     if changes:
         sample = msgspec.structs.replace(sample, **changes)
+    budget = resolver._options.budget
+    if budget is not None and sized and sizes:
+        findings.extend(check_sample_budget(sample, sizes, budget, dataset))
     return sample, findings
 
 
 _MEDIA_HINTS = {
     "media-missing": "check --images-dir / --media-dir, or use --on-error skip to drop such samples",
     "media-not-file": "point the path at a file",
+    "media-unreadable": "fix the file's permissions, or use --on-error skip to drop such samples",
+    "media-empty": "re-download or drop the file (--on-error skip drops the samples using it)",
+    "media-unidentified": "re-download or drop the file (--on-error skip drops the samples using it)",
+    "media-truncated": "re-download or drop the file (--on-error skip drops the samples using it)",
+    "media-corrupt": "re-download or drop the file (--on-error skip drops the samples using it)",
+    "media-decompression-bomb": "downscale the image; LLaMA-Factory cannot open it",
+    "media-no-stream": "re-encode or drop the file",
+    "media-size-mismatch": "fix the width/height in the annotations (boxes depend on them)",
+    "media-wrong-extension": "rename the file to match its format",
+    "media-high-bit-depth": "convert the image to 8 bits per channel",
 }
 
 
@@ -117,7 +318,7 @@ def run_passes(dataset: Dataset, options: PassOptions, findings: Findings, stats
     name = dataset.name or None
 
     def stream() -> Iterator[Sample]:
-        for sample in dataset.samples:
+        for sample in resolver.stream(dataset.samples):
             stats.seen += 1
             sample, problems = resolve_sample_media(sample, resolver, name)
             problems.extend(check_conversation(sample, dataset.ranking, name))

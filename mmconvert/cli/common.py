@@ -9,7 +9,7 @@ import click
 
 from mmconvert.api import ConvertResult
 from mmconvert.cli.render import render_findings
-from mmconvert.errors import ValidationFailed
+from mmconvert.errors import UsageError, ValidationFailed
 from mmconvert.findings import Findings
 from mmconvert.options import (
     CheckTier,
@@ -21,7 +21,9 @@ from mmconvert.options import (
     PlaceholderPolicy,
     PlaceholderTokens,
 )
+from mmconvert.progress import configure_logging
 from mmconvert.report import build_report, check_report_target, write_report
+from mmconvert.tokens import TokenBudget
 
 F = Callable[..., Any]
 
@@ -125,12 +127,72 @@ def pass_options(check_default: str = "exists") -> Callable[[F], F]:
                 help="Write every finding and the counts as JSON to this file.",
             ),
             click.option("--quiet", "-q", is_flag=True, help="Print errors only."),
+            *media_check_options(),
         ]
         for opt in reversed(opts):
             f = opt(f)
         return f
 
     return decorate
+
+
+def media_check_options() -> list[Any]:
+    """--jobs, --quarantine, the token budget (--template, --cutoff-len), -v and --log-file."""
+    return [
+        click.option(
+            "--jobs",
+            "-j",
+            type=click.IntRange(min=1),
+            default=None,
+            help="Processes for --check header/decode [default: the number of CPUs].",
+        ),
+        click.option(
+            "--quarantine",
+            type=click.Path(dir_okay=False),
+            default=None,
+            help="Write the bad media files as TSV (path, reason, message) to this file.",
+        ),
+        click.option(
+            "--template",
+            default=None,
+            help="LLaMA-Factory template (qwen2_vl, qwen2_5_vl, qwen3_vl, ...): warn when a sample's image "
+            "tokens would not fit --cutoff-len.  Image sizes come from the source or the file headers.",
+        ),
+        click.option(
+            "--cutoff-len",
+            type=click.IntRange(min=1),
+            default=None,
+            help="LF's cutoff_len for the token budget [default: 2048, LF's default].",
+        ),
+        click.option(
+            "--verbose",
+            "-v",
+            count=True,
+            help="Log what was checked and decided on stderr (-vv: every file).",
+        ),
+        click.option(
+            "--log-file",
+            type=click.Path(dir_okay=False),
+            default=None,
+            help="Write a detailed log (every file checked, every decision) to this file.",
+        ),
+    ]
+
+
+def build_token_budget(kw: dict[str, Any]) -> TokenBudget | None:
+    """The visual-token budget of --template/--cutoff-len (pixel limits: --image-max/min-pixels if the
+    command has them, else LF's defaults); ``None`` without --template."""
+    template = kw.get("template")
+    if not template:
+        if kw.get("cutoff_len") is not None:
+            raise UsageError("--cutoff-len needs --template (the model family decides the image tokens)")
+        return None
+    return TokenBudget.from_template(
+        template,
+        kw.get("cutoff_len"),
+        image_max_pixels=kw.get("image_max_pixels"),
+        image_min_pixels=kw.get("image_min_pixels"),
+    )
 
 
 def build_pass_options(kw: dict[str, Any]) -> PassOptions:
@@ -142,6 +204,9 @@ def build_pass_options(kw: dict[str, Any]) -> PassOptions:
         check=CheckTier(kw["check"]),
         on_error=OnError(kw["on_error"]),
         allow_outside_paths=kw["allow_outside_paths"],
+        jobs=kw.get("jobs"),
+        quarantine=kw.get("quarantine"),
+        budget=build_token_budget(kw),
     )
 
 
@@ -163,7 +228,8 @@ def run_conversion(command: str, kw: dict[str, Any], call: Callable[[], ConvertR
     if report_path:
         check_report_target(report_path)
     try:
-        result = call()
+        with configure_logging(quiet, kw.get("verbose") or 0, kw.get("log_file")):
+            result = call()
     except ValidationFailed as exc:
         if report_path:
             write_report(report_path, build_report(command, exc.findings, ok=False))
