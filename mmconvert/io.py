@@ -54,6 +54,23 @@ def describe_decode_error(name: str, exc: msgspec.DecodeError) -> str:
     return f"{name}: {text}"
 
 
+#: What decoding one JSON value can raise because of the input itself.
+DECODE_FAILURES = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
+
+
+def decode_problem(exc: BaseException) -> str:
+    """One line saying why a JSON value could not be decoded (no file name), for findings and errors."""
+    if isinstance(exc, UnicodeDecodeError):
+        bad = bytes(exc.object[exc.start : exc.start + 1])
+        return f"not valid UTF-8 (byte 0x{bad.hex()} in a string)"
+    if isinstance(exc, RecursionError):
+        return (
+            "the JSON is nested too deeply to read (arrays/objects inside each other hundreds of levels deep)"
+        )
+    text = str(exc)
+    return "the JSON ends early (truncated file?)" if text.startswith("Input data was truncated") else text
+
+
 def input_decode_error(name: str, exc: BaseException) -> InputError | None:
     """The clean :class:`InputError` for a failure to decode ``name`` that is the input's fault
     (malformed JSON, a wrong type, invalid UTF-8, nesting deeper than the parser's limit), else ``None``.
@@ -64,15 +81,13 @@ def input_decode_error(name: str, exc: BaseException) -> InputError | None:
     if isinstance(exc, msgspec.DecodeError):
         return InputError(describe_decode_error(name, exc))
     if isinstance(exc, UnicodeDecodeError):
-        bad = bytes(exc.object[exc.start : exc.start + 1])
         return InputError(
-            f"{name}: not valid UTF-8 (byte 0x{bad.hex()} in a string)",
+            f"{name}: {decode_problem(exc)}",
             hint="re-save the file as UTF-8 (e.g. `iconv -f LATIN1 -t UTF-8`)",
         )
     if isinstance(exc, RecursionError):
         return InputError(
-            f"{name}: the JSON is nested too deeply to read (arrays/objects inside each other "
-            "hundreds of levels deep)",
+            f"{name}: {decode_problem(exc)}",
             hint="no dataset format nests this deep; check how the file was produced",
         )
     return None
@@ -83,7 +98,7 @@ def decoding(name: str) -> Iterator[None]:
     """Turn decode failures of ``name`` raised inside the block into :class:`InputError`."""
     try:
         yield
-    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
+    except DECODE_FAILURES as exc:
         error = input_decode_error(name, exc)
         if error is None:  # pragma: no cover - every caught type is mapped
             raise

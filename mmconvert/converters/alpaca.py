@@ -29,6 +29,7 @@ from mmconvert.converters.records import RawRecord, RecordFile, iter_objects, sp
 from mmconvert.errors import UsageError
 from mmconvert.findings import Finding, Findings, Severity
 from mmconvert.inline_tags import convert_inline, rewrite_default_tags
+from mmconvert.io import DECODE_FAILURES, decode_problem
 from mmconvert.model import Dataset, Media, MediaKind, Role, Sample, SourceRef, Turn
 from mmconvert.options import PlaceholderTokens
 
@@ -371,6 +372,17 @@ def _samples(
                 rec = decoder.decode(record.raw)
             except msgspec.ValidationError as exc:
                 findings.skip(_type_error(record, file, exc))
+                continue
+            except DECODE_FAILURES as exc:  # invalid UTF-8 in a string, absurd nesting
+                findings.skip(
+                    _error(
+                        record,
+                        file,
+                        "record-invalid",
+                        f"the record cannot be decoded: {decode_problem(exc)}",
+                        "fix the record's text (UTF-8, valid JSON)",
+                    )
+                )
                 continue
             built = _build(record, rec, mode, file, base, tokens, findings)
             if isinstance(built, Finding):

@@ -19,6 +19,7 @@ import msgspec
 from mmconvert.converters.records import RawRecord, RecordFile, split_records
 from mmconvert.findings import Finding, Findings, Severity
 from mmconvert.inline_tags import convert_inline, rewrite_default_tags
+from mmconvert.io import DECODE_FAILURES, decode_problem
 from mmconvert.model import MEDIA_KINDS, Media, MediaKind, Role, Sample, SourceRef, Turn
 from mmconvert.options import ChatOptions
 from mmconvert.roles import SOURCE_ROLES, content_finding, messages_repr, unknown_role_finding
@@ -91,13 +92,13 @@ def iter_dict_records(
         source = SourceRef(path, record.index, record.path, ids)
         try:
             value = _decoder.decode(record.raw)
-        except msgspec.DecodeError as exc:
+        except DECODE_FAILURES as exc:  # invalid UTF-8 in a string, absurd nesting
             findings.skip(
                 Finding.at(
                     source,
                     "record-invalid",
                     Severity.ERROR,
-                    f"the record cannot be decoded: {exc}",
+                    f"the record cannot be decoded: {decode_problem(exc)}",
                     hint="fix the record's text (UTF-8, valid JSON)",
                     dataset=dataset,
                 )

@@ -17,7 +17,7 @@ import msgspec
 
 from mmconvert.errors import InputError
 from mmconvert.findings import Finding, Findings, Severity
-from mmconvert.io import read_json_bytes
+from mmconvert.io import DECODE_FAILURES, decode_problem, read_json_bytes
 
 _BYTE_POS = re.compile(r"\(byte (\d+)\)")
 
@@ -71,6 +71,8 @@ def split_records(path: str, findings: Findings | None = None) -> RecordFile:
             items = msgspec.json.decode(data, type=list[msgspec.Raw])
         except msgspec.DecodeError as exc:
             raise InputError(f"{path}: not valid JSON: {_where(data, exc)}") from exc
+        except RecursionError as exc:
+            raise InputError(f"{path}: {decode_problem(exc)}") from exc
         records = [RawRecord(i, f"$[{i}]", None, raw) for i, raw in enumerate(items)]
         return RecordFile(path, "json-array", records, data)
     if first != b"{":
@@ -85,6 +87,8 @@ def split_records(path: str, findings: Findings | None = None) -> RecordFile:
         except msgspec.DecodeError as exc:
             if "trailing characters" not in str(exc):
                 raise InputError(f"{path}: not valid JSON: {_where(data, exc)}") from exc
+        except RecursionError as exc:
+            raise InputError(f"{path}: {decode_problem(exc)}") from exc
     return _split_lines(path, data, findings)
 
 
@@ -99,8 +103,9 @@ def _split_lines(path: str, data: bytes, findings: Findings | None) -> RecordFil
             continue
         try:
             msgspec.json.decode(line, type=msgspec.Raw)
-        except msgspec.DecodeError as exc:
-            message = f"line {number} is not valid JSON: {_where(data, exc, start)}"
+        except (msgspec.DecodeError, RecursionError) as exc:
+            why = _where(data, exc, start) if isinstance(exc, msgspec.DecodeError) else decode_problem(exc)
+            message = f"line {number} is not valid JSON: {why}"
             if findings is None or (not records and index == 0 and number == 1):
                 raise InputError(f"{path}: {message}") from exc
             findings.skip(
@@ -127,5 +132,5 @@ def iter_objects(records: list[RawRecord], limit: int) -> Iterator[tuple[RawReco
     for record in records[:limit]:
         try:
             yield record, msgspec.json.decode(record.raw)
-        except msgspec.DecodeError:
+        except DECODE_FAILURES:
             continue

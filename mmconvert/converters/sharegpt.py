@@ -68,7 +68,7 @@ def _first_record(split: RecordFile) -> dict[str, Any]:
     for record in split.records[:1]:
         try:
             value = msgspec.json.decode(record.raw)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
             return {}
         return value if isinstance(value, dict) else {}
     return {}
