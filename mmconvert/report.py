@@ -24,6 +24,7 @@ def build_report(
     output: dict[str, Any] | None = None,
     notes: tuple[str, ...] | list[str] = (),
     datasets: list[dict[str, Any]] | None = None,
+    settings: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     report: dict[str, Any] = {
         "report_version": REPORT_VERSION,
@@ -39,6 +40,8 @@ def build_report(
     }
     if datasets is not None:
         report["datasets"] = datasets
+    if settings is not None:
+        report["settings"] = settings
     return report
 
 

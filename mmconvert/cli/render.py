@@ -47,3 +47,29 @@ def render_error(exc: MmconvertError) -> None:
     click.echo(f"Error: {exc.message}", err=True)
     if exc.hint:
         click.echo(f"hint: {exc.hint}", err=True)
+
+
+def render_findings_by_dataset(
+    findings: Findings, datasets: list[str], examples: int = EXAMPLES_PER_CODE, quiet: bool = False
+) -> None:
+    """Print findings grouped by dataset (registry order), then by code: count, first examples, the fix.
+
+    Findings without a dataset come first.  Infos are left out (they are in the report).
+    """
+    by_dataset: dict[str | None, Findings] = defaultdict(Findings)
+    for finding in findings:
+        by_dataset[finding.dataset].add(finding)
+    order: list[str | None] = [None, *datasets]
+    order += [name for name in by_dataset if name not in order]
+    for name in order:
+        group = by_dataset.get(name)
+        if group is None:
+            continue
+        shown = [
+            f for f in group if f.severity is Severity.ERROR or (not quiet and f.severity is Severity.WARNING)
+        ]
+        if not shown:
+            continue
+        if name is not None:
+            click.echo(f"== {name}: {group.errors} error(s), {group.warnings} warning(s)", err=True)
+        render_findings(group, examples=examples, quiet=quiet)
