@@ -75,6 +75,10 @@ def _register() -> None:
     cli.add_command(sharegpt2lf)
     cli.add_command(alpaca2lf)
 
+    from mmconvert.cli.validate import validate_command
+
+    cli.add_command(validate_command)
+
 
 _register()
 

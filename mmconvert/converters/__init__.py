@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from mmconvert.converters import alpaca, coco, llamafactory, llava, openai, sharegpt
+from mmconvert.converters import alpaca, coco, lfdata, llamafactory, llava, openai, sharegpt
 
 IMPORTERS: dict[str, Callable[..., Any]] = {
     "coco": coco.read,
@@ -17,6 +17,7 @@ IMPORTERS: dict[str, Callable[..., Any]] = {
     "llava": llava.read,
     "openai": openai.read,
     "alpaca": alpaca.read,
+    "llamafactory": lfdata.read,
 }
 
 EXPORTERS: dict[str, Callable[..., Any]] = {
