@@ -85,7 +85,7 @@ def test_media_columns_and_llava_image(tmp_path: Path) -> None:
     assert a.images[0].base == str(tmp_path)
     assert a.source.ids == (("line", 1), ("id", "007"))
     assert [m.path for m in b.images] == ["COCO_1.jpg"]
-    assert b.images[0].origin == f"{tmp_path / 'data.jsonl'}:$[1].image[0]"
+    assert b.images[0].origin == f"{tmp_path / 'data.jsonl'}:$[1].image"
     assert [m.path for m in b.videos] == ["v.mp4"]
 
 

@@ -33,9 +33,6 @@ from mmconvert.io import DECODE_FAILURES, decode_problem
 from mmconvert.model import Dataset, Media, MediaKind, Role, Sample, SourceRef, Turn
 from mmconvert.options import PlaceholderTokens
 
-#: Keys that mark a record as alpaca-style (for ``--from auto``).
-PROMPT_KEYS = ("instruction", "input")
-ANSWER_KEYS = ("output", "chosen", "rejected")
 _DETECT_LIMIT = 100
 
 
@@ -94,18 +91,12 @@ _MEDIA_FIELDS = (("images", MediaKind.IMAGE), ("videos", MediaKind.VIDEO), ("aud
 
 @dataclass(frozen=True)
 class _Mode:
-    """Decided once per file from its first records: preference data, KTO data and its label key."""
+    """Decided once per file from its first records: preference data, KTO data and its label key, and
+    the media kinds the records attach (so the exporter can declare their columns up front)."""
 
     ranking: bool
     kto_key: str | None
     media_kinds: frozenset[MediaKind]
-
-
-def looks_like_alpaca(record: object) -> bool:
-    """True for an object with an ``instruction`` or (``input`` and an answer key): ``--from auto``."""
-    if not isinstance(record, dict) or "conversations" in record or "messages" in record:
-        return False
-    return "instruction" in record or ("input" in record and any(k in record for k in ANSWER_KEYS))
 
 
 def _decide_mode(records: list[RawRecord]) -> _Mode:
@@ -130,47 +121,245 @@ def _decide_mode(records: list[RawRecord]) -> _Mode:
     return _Mode(ranking, kto_key, frozenset(kinds))
 
 
-def _error(record: RawRecord, file: str, code: str, message: str, hint: str, field: str = "") -> Finding:
-    ids: dict[str, int | str] | None = {"line": record.line} if record.line is not None else None
-    return Finding(
-        code=code,
-        severity=Severity.ERROR,
-        message=message,
-        file=file,
-        index=record.index,
-        path=record.path + field,
-        hint=hint,
-        ids=ids,
-    )
+class _FileReader:
+    """Turns the records of one file into samples, or into one error finding per refused record."""
 
+    def __init__(
+        self, split: RecordFile, mode: _Mode, base: str, tokens: PlaceholderTokens, dataset: str | None
+    ) -> None:
+        self.file = split.path
+        self.split = split
+        self.mode = mode
+        self.base = base
+        self.tokens = tokens
+        self.dataset = dataset
 
-def _type_error(record: RawRecord, file: str, exc: msgspec.ValidationError) -> Finding:
-    """``Expected `str | null`, got `int` - at `$.output``` -> a finding on that field, with LF's fate."""
-    text = str(exc)
-    sub = ""
-    if " - at `$" in text:
-        text, _, sub = text.rpartition(" - at `$")
-        sub = sub.rstrip("`")
-    field = sub[1:].split("[", 1)[0].split(".", 1)[0] if sub.startswith(".") else ""
-    consequence = _LF_CONSEQUENCE.get(field)
-    message = f"{text}" + (f": {consequence}" if consequence else "")
-    if not sub and text.startswith("Expected `object`"):
-        message = f"{text}: every alpaca record must be a JSON object"
-    return _error(
-        record,
-        file,
-        f"alpaca-bad-{field}" if field else "alpaca-bad-record",
-        message,
-        _FIELD_HINT.get(field, "fix the field's type; this record is skipped"),
-        sub,
-    )
+    def samples(self, findings: Findings) -> Iterator[Sample]:
+        decoder = msgspec.json.Decoder(_Record)
+        for record in self.split.records:
+            try:
+                rec = decoder.decode(record.raw)
+            except msgspec.ValidationError as exc:
+                findings.skip(self.type_error(record, exc))
+                continue
+            except DECODE_FAILURES as exc:  # invalid UTF-8 in a string, absurd nesting
+                findings.skip(
+                    self.error(
+                        record,
+                        "record-invalid",
+                        f"the record cannot be decoded: {decode_problem(exc)}",
+                        "fix the record's text (UTF-8, valid JSON)",
+                    )
+                )
+                continue
+            built = self.build(record, rec, findings)
+            if isinstance(built, Finding):
+                findings.skip(built)
+                continue
+            yield built
 
+    def error(self, record: RawRecord, code: str, message: str, hint: str, field: str = "") -> Finding:
+        return Finding(
+            code=code,
+            severity=Severity.ERROR,
+            message=message,
+            file=self.file,
+            index=record.index,
+            path=record.path + field,
+            hint=hint,
+            ids={"line": record.line} if record.line is not None else None,
+            dataset=self.dataset,
+        )
 
-def _media(value: str | list[str] | None, kind: MediaKind, base: str, origin: str) -> tuple[Media, ...]:
-    if value is None:
-        return ()
-    items = [value] if isinstance(value, str) else value
-    return tuple(Media(kind, p, base, f"{origin}[{i}]") for i, p in enumerate(items))
+    def type_error(self, record: RawRecord, exc: msgspec.ValidationError) -> Finding:
+        """``Expected `str | null`, got `int` - at `$.output``` -> a finding on that field, with LF's fate."""
+        text = str(exc)
+        sub = ""
+        if " - at `$" in text:
+            text, _, sub = text.rpartition(" - at `$")
+            sub = sub.rstrip("`")
+        field = sub[1:].split("[", 1)[0].split(".", 1)[0] if sub.startswith(".") else ""
+        consequence = _LF_CONSEQUENCE.get(field)
+        message = text + (f": {consequence}" if consequence else "")
+        if not sub and text.startswith("Expected `object`"):
+            message = f"{text}: every alpaca record must be a JSON object"
+        return self.error(
+            record,
+            f"alpaca-bad-{field}" if field else "alpaca-bad-record",
+            message,
+            _FIELD_HINT.get(field, "fix the field's type; this record is skipped"),
+            sub,
+        )
+
+    def media(
+        self, record: RawRecord, value: str | list[str] | None, kind: MediaKind, key: str
+    ) -> tuple[Media, ...]:
+        if value is None:
+            return ()
+        origin = f"{self.file}:{record.path}.{key}"
+        if isinstance(value, str):
+            return (Media(kind, value, self.base, origin),)
+        return tuple(Media(kind, p, self.base, f"{origin}[{i}]") for i, p in enumerate(value))
+
+    def answer(self, record: RawRecord, value: Any, key: str) -> Turn | Finding:
+        if isinstance(value, str):
+            return Turn(Role.ASSISTANT, value)
+        if value is None:
+            return self.error(
+                record,
+                f"alpaca-missing-{key}",
+                f"this preference record has no `{key}` answer; LF drops it (Dropped invalid example)",
+                "give every preference record both `chosen` and `rejected` strings",
+                f".{key}",
+            )
+        shape = "a message object" if isinstance(value, dict) else f"a {type(value).__name__}"
+        return self.error(
+            record,
+            f"alpaca-bad-{key}",
+            f"`{key}` is {shape}, not a string: in the alpaca layout LF only pairs string answers and "
+            "drops this record (Dropped invalid example)",
+            f"write `{key}` as the answer text (message objects belong to the sharegpt layout)",
+            f".{key}",
+        )
+
+    def convert_tags(
+        self, record: RawRecord, turns: list[Turn], images: tuple[Media, ...], findings: Findings
+    ) -> tuple[Media, ...] | Finding:
+        """Rewrite inline tags in the user turns (in place); the images, extended or reordered."""
+        user_idx = [i for i, t in enumerate(turns) if t.role is Role.USER]
+        texts = [rewrite_default_tags(turns[i].content, self.tokens) for i in user_idx]
+        result = convert_inline(texts, len(images), self.tokens)
+        if result.problems:
+            return self.error(record, "inline-tags", result.problems[0], "use one tag convention per sample")
+        for i, text in zip(user_idx, result.texts, strict=True):
+            if text != turns[i].content:
+                turns[i] = Turn(Role.USER, text)
+        if result.inline_images:
+            origin = f"{self.file}:{record.path}"
+            images += tuple(
+                Media(MediaKind.IMAGE, path, None if os.path.isabs(path) else self.base, origin)
+                for path in result.inline_images
+            )
+        if result.image_order is not None:
+            images = tuple(images[k] for k in result.image_order)
+        for what in result.converted:
+            findings.add(
+                Finding(
+                    code="inline-tags-converted",
+                    severity=Severity.INFO,
+                    message=what,
+                    file=self.file,
+                    index=record.index,
+                    path=record.path,
+                    dataset=self.dataset,
+                )
+            )
+        return images
+
+    def build(self, record: RawRecord, rec: _Record, findings: Findings) -> Sample | Finding:
+        """The sample LF's alpaca converter would build from ``rec``, or why it cannot be one."""
+        turns: list[Turn] = []
+        turn_paths: list[str | None] = []
+        for k, (question, answer) in enumerate(rec.history or ()):
+            turns += (Turn(Role.USER, question), Turn(Role.ASSISTANT, answer))
+            turn_paths += (f".history[{k}][0]", f".history[{k}][1]")
+        parts = [p for p in (rec.instruction, rec.input) if p]
+        turns.append(Turn(Role.USER, "\n".join(parts)))  # LF: "prompt\nquery"
+        turn_paths.append(".instruction" if rec.instruction or not rec.input else ".input")
+
+        chosen: Turn | None = None
+        rejected: Turn | None = None
+        kto_label: bool | None = None
+        has_pair = rec.chosen is not None or rec.rejected is not None
+        if self.mode.ranking:
+            chosen_value, rejected_value = rec.chosen, rec.rejected
+            if not has_pair and isinstance(rec.output, list) and len(rec.output) == 2:
+                chosen_value, rejected_value = rec.output  # LF <= 0.5 ranking layout: [chosen, rejected]
+            for key, value in (("chosen", chosen_value), ("rejected", rejected_value)):
+                reply = self.answer(record, value, key)
+                if isinstance(reply, Finding):
+                    return reply
+                if key == "chosen":
+                    chosen = reply
+                else:
+                    rejected = reply
+        else:
+            if has_pair:
+                return self.error(
+                    record,
+                    "alpaca-mixed-preference",
+                    "this record has `chosen`/`rejected` but the file's first records are not preference "
+                    "data; LF reads a dataset either as preference data (ranking) or not",
+                    "split preference and SFT records into two files",
+                )
+            if rec.output is None:
+                return self.error(
+                    record,
+                    "alpaca-missing-output",
+                    "this record has no `output`: LF treats it as unsupervised and drops it in "
+                    "training (Dropped invalid example)",
+                    "write the answer in `output`",
+                    ".output",
+                )
+            if not isinstance(rec.output, str):
+                return self.error(
+                    record,
+                    "alpaca-bad-output",
+                    "`output` is a list, not a string: LF treats it as no answer and drops the record "
+                    "(Dropped invalid example)",
+                    "write the answer as a string (a [chosen, rejected] pair needs `chosen`/`rejected`)",
+                    ".output",
+                )
+            turns.append(Turn(Role.ASSISTANT, rec.output))
+            turn_paths.append(".output")
+            kto_key = self.mode.kto_key
+            if kto_key is not None:
+                tag = getattr(rec, kto_key)
+                if not isinstance(tag, bool):
+                    shown = "missing" if tag is None else f"{json.dumps(tag)}, not a JSON boolean"
+                    return self.error(
+                        record,
+                        "alpaca-bad-kto-tag",
+                        f"the KTO label `{kto_key}` is {shown}: LF only reads JSON true/false and "
+                        "drops this record in KTO training (Dropped invalid example)",
+                        f"write `{kto_key}` as true or false",
+                        f".{kto_key}",
+                    )
+                kto_label = tag
+
+        tools = rec.tools
+        if tools is not None and not isinstance(tools, str):
+            tools = json.dumps(tools, ensure_ascii=False)
+        images = self.media(record, rec.images, MediaKind.IMAGE, "images")
+        if rec.image is not None:
+            if images:
+                return self.error(
+                    record,
+                    "alpaca-image-and-images",
+                    "the record has both `image` and `images`; which media belong to it is ambiguous",
+                    "keep one of the two keys",
+                    ".image",
+                )
+            images = self.media(record, rec.image, MediaKind.IMAGE, "image")
+        if any("<" in t.content for t in turns if t.role is Role.USER):
+            converted = self.convert_tags(record, turns, images, findings)
+            if isinstance(converted, Finding):
+                return converted
+            images = converted
+        return Sample(
+            turns=tuple(turns),
+            source=SourceRef(
+                self.file, record.index, record.path, _record_ids(record, rec), tuple(turn_paths)
+            ),
+            images=images,
+            videos=self.media(record, rec.videos, MediaKind.VIDEO, "videos"),
+            audios=self.media(record, rec.audios, MediaKind.AUDIO, "audios"),
+            system=rec.system,
+            tools=tools,
+            chosen=chosen,
+            rejected=rejected,
+            kto_label=kto_label,
+        )
 
 
 def _record_ids(record: RawRecord, rec: _Record) -> tuple[tuple[str, int | str], ...]:
@@ -182,213 +371,9 @@ def _record_ids(record: RawRecord, rec: _Record) -> tuple[tuple[str, int | str],
     return tuple(ids)
 
 
-def _answer(value: Any, key: str, record: RawRecord, file: str) -> Turn | Finding:
-    if isinstance(value, str):
-        return Turn(Role.ASSISTANT, value)
-    if value is None:
-        return _error(
-            record,
-            file,
-            f"alpaca-missing-{key}",
-            f"this preference record has no `{key}` answer; LF drops it (Dropped invalid example)",
-            "give every preference record both `chosen` and `rejected` strings",
-            f".{key}",
-        )
-    shape = "a message object" if isinstance(value, dict) else f"a {type(value).__name__}"
-    return _error(
-        record,
-        file,
-        f"alpaca-bad-{key}",
-        f"`{key}` is {shape}, not a string: in the alpaca layout LF only pairs string answers and "
-        "drops this record (Dropped invalid example)",
-        f"write `{key}` as the answer text (message objects belong to the sharegpt layout)",
-        f".{key}",
-    )
-
-
-def _convert_tags(
-    turns: list[Turn],
-    images: tuple[Media, ...],
-    tokens: PlaceholderTokens,
-    record: RawRecord,
-    file: str,
-    base: str,
-    findings: Findings,
-) -> tuple[Media, ...] | Finding:
-    """Rewrite inline tags in the user turns (in place); the images, extended or reordered."""
-    user_idx = [i for i, t in enumerate(turns) if t.role is Role.USER]
-    texts = [rewrite_default_tags(turns[i].content, tokens) for i in user_idx]
-    result = convert_inline(texts, len(images), tokens)
-    if result.problems:
-        return _error(record, file, "inline-tags", result.problems[0], "use one tag convention per sample")
-    for i, text in zip(user_idx, result.texts, strict=True):
-        if text != turns[i].content:
-            turns[i] = Turn(Role.USER, text)
-    if result.inline_images:
-        origin = f"{file}:{record.path}"
-        images += tuple(
-            Media(MediaKind.IMAGE, path, None if os.path.isabs(path) else base, origin)
-            for path in result.inline_images
-        )
-    if result.image_order is not None:
-        images = tuple(images[k] for k in result.image_order)
-    for what in result.converted:
-        findings.add(
-            Finding(
-                code="inline-tags-converted",
-                severity=Severity.INFO,
-                message=what,
-                file=file,
-                index=record.index,
-                path=record.path,
-            )
-        )
-    return images
-
-
-def _build(
-    record: RawRecord,
-    rec: _Record,
-    mode: _Mode,
-    file: str,
-    base: str,
-    tokens: PlaceholderTokens,
-    findings: Findings,
-) -> Sample | Finding:
-    turns: list[Turn] = []
-    turn_paths: list[str | None] = []
-    for k, (question, answer) in enumerate(rec.history or ()):
-        turns += (Turn(Role.USER, question), Turn(Role.ASSISTANT, answer))
-        turn_paths += (f".history[{k}][0]", f".history[{k}][1]")
-    parts = [p for p in (rec.instruction, rec.input) if p]
-    turns.append(Turn(Role.USER, "\n".join(parts)))
-    turn_paths.append(".instruction" if rec.instruction or not rec.input else ".input")
-
-    chosen: Turn | None = None
-    rejected: Turn | None = None
-    kto_label: bool | None = None
-    has_pair = rec.chosen is not None or rec.rejected is not None
-    if mode.ranking:
-        chosen_value, rejected_value = rec.chosen, rec.rejected
-        if not has_pair and isinstance(rec.output, list) and len(rec.output) == 2:
-            chosen_value, rejected_value = rec.output  # LF <= 0.5 ranking layout: output = [chosen, rejected]
-        for key, value in (("chosen", chosen_value), ("rejected", rejected_value)):
-            reply = _answer(value, key, record, file)
-            if isinstance(reply, Finding):
-                return reply
-            if key == "chosen":
-                chosen = reply
-            else:
-                rejected = reply
-    else:
-        if has_pair:
-            return _error(
-                record,
-                file,
-                "alpaca-mixed-preference",
-                "this record has `chosen`/`rejected` but the file's first records are not preference "
-                "data; LF reads a dataset either as preference data (ranking) or not",
-                "split preference and SFT records into two files",
-            )
-        if not isinstance(rec.output, str):
-            if rec.output is None:
-                return _error(
-                    record,
-                    file,
-                    "alpaca-missing-output",
-                    "this record has no `output`: LF treats it as unsupervised and drops it in "
-                    "training (Dropped invalid example)",
-                    "write the answer in `output`",
-                    ".output",
-                )
-            return _error(
-                record,
-                file,
-                "alpaca-bad-output",
-                "`output` is a list, not a string: LF treats it as no answer and drops the record "
-                "(Dropped invalid example)",
-                "write the answer as a string (a [chosen, rejected] pair needs `chosen`/`rejected`)",
-                ".output",
-            )
-        turns.append(Turn(Role.ASSISTANT, rec.output))
-        turn_paths.append(".output")
-        if mode.kto_key is not None:
-            tag = getattr(rec, mode.kto_key)
-            if not isinstance(tag, bool):
-                shown = "missing" if tag is None else f"{json.dumps(tag)}, not a JSON boolean"
-                return _error(
-                    record,
-                    file,
-                    "alpaca-bad-kto-tag",
-                    f"the KTO label `{mode.kto_key}` is {shown}: LF only reads JSON true/false and "
-                    "drops this record in KTO training (Dropped invalid example)",
-                    f"write `{mode.kto_key}` as true or false",
-                    f".{mode.kto_key}",
-                )
-            kto_label = tag
-
-    tools = rec.tools
-    if tools is not None and not isinstance(tools, str):
-        tools = json.dumps(tools, ensure_ascii=False)
-    images = _media(rec.images, MediaKind.IMAGE, base, f"{file}:{record.path}.images")
-    if rec.image is not None:
-        if images:
-            return _error(
-                record,
-                file,
-                "alpaca-image-and-images",
-                "the record has both `image` and `images`; which media belong to it is ambiguous",
-                "keep one of the two keys",
-                ".image",
-            )
-        images = _media(rec.image, MediaKind.IMAGE, base, f"{file}:{record.path}.image")
-    if "<" in "".join(t.content for t in turns if t.role is Role.USER):
-        converted = _convert_tags(turns, images, tokens, record, file, base, findings)
-        if isinstance(converted, Finding):
-            return converted
-        images = converted
-    return Sample(
-        turns=tuple(turns),
-        source=SourceRef(file, record.index, record.path, _record_ids(record, rec), tuple(turn_paths)),
-        images=images,
-        videos=_media(rec.videos, MediaKind.VIDEO, base, f"{file}:{record.path}.videos"),
-        audios=_media(rec.audios, MediaKind.AUDIO, base, f"{file}:{record.path}.audios"),
-        system=rec.system,
-        tools=tools,
-        chosen=chosen,
-        rejected=rejected,
-        kto_label=kto_label,
-    )
-
-
-def _samples(
-    files: list[tuple[RecordFile, _Mode, str]], tokens: PlaceholderTokens, findings: Findings
-) -> Iterator[Sample]:
-    decoder = msgspec.json.Decoder(_Record)
-    for parsed, mode, base in files:
-        file = parsed.path
-        for record in parsed.records:
-            try:
-                rec = decoder.decode(record.raw)
-            except msgspec.ValidationError as exc:
-                findings.skip(_type_error(record, file, exc))
-                continue
-            except DECODE_FAILURES as exc:  # invalid UTF-8 in a string, absurd nesting
-                findings.skip(
-                    _error(
-                        record,
-                        file,
-                        "record-invalid",
-                        f"the record cannot be decoded: {decode_problem(exc)}",
-                        "fix the record's text (UTF-8, valid JSON)",
-                    )
-                )
-                continue
-            built = _build(record, rec, mode, file, base, tokens, findings)
-            if isinstance(built, Finding):
-                findings.skip(built)
-                continue
-            yield built
+def _samples(readers: list[_FileReader], findings: Findings) -> Iterator[Sample]:
+    for reader in readers:
+        yield from reader.samples(findings)
 
 
 def read(paths: Sequence[str], options: ImportOptions | None, findings: Findings, name: str = "") -> Dataset:
@@ -402,35 +387,36 @@ def read(paths: Sequence[str], options: ImportOptions | None, findings: Findings
     tokens = options.tokens if options is not None else PlaceholderTokens()
     if media_dir is not None and not os.path.isdir(media_dir):
         raise UsageError(f"--media-dir {media_dir}: no such folder")
-    files: list[tuple[RecordFile, _Mode, str]] = []
-    notes: list[str] = []
+    readers: list[_FileReader] = []
     for path in paths:
-        parsed = split_records(os.fspath(path), findings)
-        mode = _decide_mode(parsed.records)
-        base = os.path.abspath(media_dir if media_dir is not None else os.path.dirname(parsed.path) or ".")
-        if files and (mode.ranking, mode.kto_key is not None) != (
-            files[0][1].ranking,
-            files[0][1].kto_key is not None,
+        split = split_records(os.fspath(path), findings)
+        mode = _decide_mode(split.records)
+        base = os.path.abspath(media_dir if media_dir is not None else os.path.dirname(split.path) or ".")
+        if readers and (mode.ranking, mode.kto_key is not None) != (
+            readers[0].mode.ranking,
+            readers[0].mode.kto_key is not None,
         ):
             raise UsageError(
-                f"{path} and {files[0][0].path} hold different kinds of data (preference, KTO or SFT); "
+                f"{path} and {readers[0].file} hold different kinds of data (preference, KTO or SFT); "
                 "convert them separately"
             )
-        files.append((parsed, mode, base))
-    first = files[0][1]
-    kinds = frozenset().union(*(m.media_kinds for _, m, _ in files))
+        readers.append(_FileReader(split, mode, base, tokens, name or None))
+    first = readers[0].mode
+    kinds = frozenset().union(*(r.mode.media_kinds for r in readers))
+    notes: list[str] = []
     if kinds and media_dir is None:
         notes.append(
             "media paths are read relative to the input file's folder; use --media-dir to choose another"
         )
     kind = "preference" if first.ranking else "KTO" if first.kto_key else "SFT"
+    files = ", ".join(r.file for r in readers)
     return Dataset(
         name=name,
-        samples=_samples(files, tokens, findings),
-        source_files=tuple(f.path for f, _, _ in files),
+        samples=_samples(readers, findings),
+        source_files=tuple(r.file for r in readers),
         media_kinds=kinds,
         ranking=first.ranking,
         kto=first.kto_key is not None,
-        description=f"alpaca-style {kind} data from {', '.join(f.path for f, _, _ in files)}",
+        description=f"alpaca-style {kind} data from {files}",
         notes=tuple(notes),
     )
