@@ -28,6 +28,8 @@ SOURCE_ROLES: dict[str, Role] = {
     "observation": Role.OBSERVATION,
     "tool": Role.OBSERVATION,
     "function_call": Role.FUNCTION,
+    "tool_call": Role.FUNCTION,  # ms-swift
+    "tool_response": Role.OBSERVATION,  # ms-swift
 }
 
 _PROMPT_SIDE = (Role.USER, Role.OBSERVATION)

@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from mmconvert.converters import alpaca, coco, lfdata, llamafactory, llava, openai, sharegpt
+from mmconvert.converters import alpaca, coco, lfdata, llamafactory, llava, openai, sharegpt, swift
 
 IMPORTERS: dict[str, Callable[..., Any]] = {
     "coco": coco.read,
     "sharegpt": sharegpt.read,
     "llava": llava.read,
     "openai": openai.read,
+    "swift": swift.read,
     "alpaca": alpaca.read,
     "llamafactory": lfdata.read,
 }

@@ -132,7 +132,7 @@ def read_media_column(draft: Draft, record: dict[str, Any], kind: MediaKind, key
     for j, item in enumerate(items):
         sub = f".{key}[{j}]" if isinstance(value, list) else f".{key}"
         if isinstance(item, str):
-            origin = None if key == MEDIA_COLUMNS[kind] else f"{draft.source.path}{sub}"
+            origin = None if key == MEDIA_COLUMNS[kind] else sub
             draft.media[kind].append(make_media(kind, item, base, origin))
         else:
             shown = json.dumps(item, ensure_ascii=False)[:80]
@@ -231,7 +231,9 @@ def finish(draft: Draft, findings: Findings, options: ChatOptions) -> Sample | N
             if result.inline_images:
                 base = options.media_dir or os.path.dirname(os.path.abspath(draft.source.file))
                 for path in result.inline_images:
-                    images.append(make_media(MediaKind.IMAGE, path, os.path.abspath(base), draft.source.path))
+                    images.append(
+                        make_media(MediaKind.IMAGE, path, os.path.abspath(base), "inline <img> tag")
+                    )
             if result.image_order is not None:
                 draft.media[MediaKind.IMAGE] = [images[k] for k in result.image_order]
             for what in result.converted:

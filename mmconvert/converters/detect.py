@@ -3,7 +3,7 @@
 Looks at up to :data:`PROBE` records: ``conversations`` with an ``image`` field is LLaVA, other
 ``conversations`` ShareGPT; ``messages`` with content parts, ``tool_calls`` or ``tool`` roles is
 OpenAI, plain ``messages`` with string content ShareGPT (LF's own role/content layout);
-``instruction``/``output`` is Alpaca.  Layouts known but not supported get a clear error.
+``instruction``/``output`` is Alpaca; ``query``/``response`` or ``conversation`` pairs ms-swift.
 """
 
 from __future__ import annotations
@@ -51,21 +51,12 @@ def detect_format(path: str, known: Collection[str]) -> tuple[str, str]:
         candidates.append(("openai", "`messages` records"))
     if "instruction" in keys or ("output" in keys and "input" in keys):
         candidates.append(("alpaca", "`instruction`/`input`/`output` records"))
+    if keys & {"query", "conversation", "rejected_response"}:
+        why = "ms-swift `query`/`response`, `conversation` pair or `rejected_response` records"
+        candidates.insert(0, ("swift", why))
     for name, why in candidates:
         if name in known:
             return name, f"detected {name} ({why}; keys seen: {shown})"
-    if "query" in keys and "response" in keys:
-        raise InputError(
-            f"{path}: this looks like ms-swift's query/response/history layout, which mmconvert does not "
-            "read yet",
-            hint="rename query -> instruction and response -> output and use --from alpaca",
-        )
-    if "conversation" in keys:
-        raise InputError(
-            f"{path}: this looks like ms-swift's `conversation: [{{human, assistant}}]` pair layout, "
-            "which mmconvert does not read yet",
-            hint="rewrite each pair as two {from, value} messages in `conversations` (ShareGPT)",
-        )
     if candidates:
         raise InputError(f"{path}: detected {candidates[0][0]}, but that importer is not available")
     raise InputError(

@@ -1,6 +1,7 @@
 """OpenAI chat importer: ``messages`` with string content or content parts into the common model.
 
-Content parts: ``text``; ``image_url`` (``{"url": ...}`` or a plain string; a path, URL or ``data:``
+Content parts (OpenAI's ``{"type": "text", "text": ...}`` or LF v1's ``{"type": ..., "value": ...}``):
+``text``; ``image_url`` (``{"url": ...}`` or a plain string; a path, URL or ``data:``
 URI); ``image`` (``{"type": "image", "image": path}``, also ``url``/``path``); ``video``/``video_url``;
 ``audio``/``audio_url``; ``input_audio`` (base64 data, which LF cannot open: reported by the path
 pass).  Each media part becomes a media entry and LF's tag at the same place in the text.  System (and
@@ -8,7 +9,8 @@ pass).  Each media part becomes a media entry and LF's tag at the same place in 
 ``function_call``) become LF ``function_call`` turns with ``{"name", "arguments"}`` JSON (arguments
 decoded from their JSON text); consecutive ``tool``/``function`` results become one ``observation``,
 joined as LF's own openai converter joins them.  ``tools`` (list or JSON text) and
-``images``/``videos``/``audios`` columns are read as in the ShareGPT importer.
+``images``/``videos``/``audios`` columns are read as in the ShareGPT importer.  LF v1 ``tool_call``
+parts become a ``function_call`` turn; ``reasoning`` parts have no LF 0.9.5 equivalent and are reported.
 """
 
 from __future__ import annotations
@@ -107,6 +109,9 @@ def _convert_record(draft: Draft, record: dict[str, Any], base: str, options: Ch
             if call is not None:
                 draft.add_turn(Role.FUNCTION, call, f"{sub}.tool_calls")
             continue
+        if role is Role.ASSISTANT and _tool_call_parts(message.get("content")):
+            draft.add_turn(Role.FUNCTION, _v1_function_call(message["content"]), f"{sub}.content")
+            continue
         text = _text_content(draft, message, sub, base, allow_media=True)
         if text is None:
             continue
@@ -138,12 +143,14 @@ def _text_content(
     for j, part in enumerate(content):
         where = f"{sub}.content[{j}]"
         kind_name = part.get("type") if isinstance(part, dict) else None
-        if kind_name == "text" and isinstance(part.get("text"), str):
-            if last_text:
-                pieces.append("\n")
-            pieces.append(part["text"])
-            last_text = True
-            continue
+        if kind_name == "text":
+            text = part.get("text", part.get("value"))
+            if isinstance(text, str):
+                if last_text:
+                    pieces.append("\n")
+                pieces.append(text)
+                last_text = True
+                continue
         kind = _PART_KINDS.get(kind_name) if isinstance(kind_name, str) else None
         if kind is None or not isinstance(part, dict):
             shown = json.dumps(part, ensure_ascii=False)[:80]
@@ -171,7 +178,7 @@ def _text_content(
                 where,
             )
             continue
-        draft.media[kind].append(make_media(kind, path, base, f"{draft.source.path}{where}"))
+        draft.media[kind].append(make_media(kind, path, base, where))
         pieces.append(_tag(kind))
         last_text = False
     return "".join(pieces)
@@ -189,8 +196,31 @@ def _part_path(part: dict[str, Any], kind_name: str) -> str | None:
     if isinstance(value, dict):
         value = value.get("url") or value.get("path")
     if value is None:
-        value = part.get("url") or part.get("path")
+        value = part.get("url") or part.get("path") or part.get("value")
     return value if isinstance(value, str) and value else None
+
+
+def _tool_call_parts(content: object) -> bool:
+    """LF v1 content parts that are all ``{"type": "tool_call", "value": ...}``."""
+    return (
+        isinstance(content, list)
+        and bool(content)
+        and all(isinstance(p, dict) and p.get("type") == "tool_call" for p in content)
+    )
+
+
+def _v1_function_call(parts: list[dict[str, Any]]) -> str:
+    """The function_call content for LF v1 ``tool_call`` parts (one call, or a list for several)."""
+    calls = []
+    for part in parts:
+        value = part.get("value")
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                return value  # the role pass reports it as function-call-json
+        calls.append(value)
+    return json.dumps(calls[0] if len(calls) == 1 else calls, ensure_ascii=False)
 
 
 def _function_call(draft: Draft, message: dict[str, Any], sub: str) -> str | None:
