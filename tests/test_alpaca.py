@@ -90,9 +90,10 @@ def test_media_columns_and_llava_image(tmp_path: Path) -> None:
 
 
 def test_inline_img_tags_become_images(tmp_path: Path) -> None:
-    _, samples, findings = _read(
+    dataset, samples, findings = _read(
         tmp_path, [{"instruction": "<img>p/1.png</img> and <img>2.png</img>?", "output": "x"}]
     )
+    assert [k.value for k in dataset.media_kinds] == ["image"]  # so the images column is declared
     (sample,) = samples
     assert sample.turns[0].content == "<image> and <image>?"
     assert [m.path for m in sample.images] == ["p/1.png", "2.png"]

@@ -116,7 +116,7 @@ def _decide_mode(records: list[RawRecord]) -> _Mode:
         for key, kind in _MEDIA_FIELDS:
             if obj.get(key):
                 kinds.add(kind)
-        if obj.get("image"):
+        if obj.get("image") or "<img>" in str(obj.get("instruction")) or "<img>" in str(obj.get("input")):
             kinds.add(MediaKind.IMAGE)
     return _Mode(ranking, kto_key, frozenset(kinds))
 
@@ -237,7 +237,7 @@ class _FileReader:
         if result.inline_images:
             origin = f"{self.file}:{record.path}"
             images += tuple(
-                Media(MediaKind.IMAGE, path, None if os.path.isabs(path) else self.base, origin)
+                Media(MediaKind.IMAGE, path, self.base, origin)
                 for path in result.inline_images
             )
         if result.image_order is not None:
