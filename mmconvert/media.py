@@ -674,16 +674,15 @@ class MediaChecker:
             self._pool = None
 
     def submit(self, items: Mapping[str, tuple[str, str | None]], tier: CheckTier | None = None) -> Batch:
-        """Start checking ``{path: (kind, root)}``; exists-level answers are immediate."""
+        """Start checking ``{path: (kind, root)}``; exists-level answers are immediate.
+
+        Every path given is checked: callers look in :attr:`cache` first.
+        """
         tier = tier or self.tier
         done: dict[str, MediaCheck] = {}
         todo: list[tuple[str, str]] = []
         notes: dict[str, tuple[tuple[Reason, str], ...]] = {}
         for path, (kind, root) in items.items():
-            cached = self.cache.get(path, tier, revalidate=False)
-            if cached is not None:
-                done[path] = cached
-                continue
             exists = self.exists.check(path, root)
             if not exists.ok or tier is CheckTier.EXISTS or tier is CheckTier.NONE:
                 done[path] = exists
