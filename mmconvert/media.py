@@ -175,7 +175,9 @@ class DirectoryIndex:
         self._links: dict[str, set[str]] = {}
 
     def state(self, path: str) -> FileState:
-        folder, name = os.path.split(path)
+        folder, _, name = path.rpartition(os.sep)
+        if not folder:  # "name" or "/name"
+            folder, name = os.path.split(path)
         if folder in self._listings:
             listing = self._listings[folder]
         else:
@@ -708,6 +710,8 @@ class MediaChecker:
     def collect(self, batch: Batch) -> dict[str, MediaCheck]:
         """Wait for ``batch``; cache and log its results; ``{path: check}``."""
         results = batch.done
+        for check in results.values():
+            self.cache.put(check)
         for future in batch.futures:
             for check in future.result():
                 extra = batch.exists_notes.get(check.path)
@@ -754,6 +758,8 @@ def check_media_files(
     order = list(dict.fromkeys(paths))
     if tier is CheckTier.NONE:
         return {path: MediaCheck(path, tier) for path in order}
+    if tier is CheckTier.EXISTS:
+        return _exists_many(order, root)
     cache = cache if cache is not None else MediaCache()
     results: dict[str, MediaCheck] = {}
     pending: dict[str, tuple[str, str | None]] = {}
@@ -768,6 +774,23 @@ def check_media_files(
         checker.progress.total = len(pending)
         results.update(checker.check(pending))
     return {path: results[path] for path in order}
+
+
+def _exists_many(paths: list[str], root: str | None) -> dict[str, MediaCheck]:
+    """Tier ``exists`` for many paths, in this process: one listing per folder, no per-file syscall."""
+    check = ExistsChecker().check
+    results: dict[str, MediaCheck] = {}
+    debug = log.isEnabledFor(logging.DEBUG)
+    with ProgressCounter("checking media files", len(paths), "files") as progress:
+        for start in range(0, len(paths), 8192):
+            for path in paths[start : start + 8192]:
+                result = results[path] = check(path, root)
+                if debug:
+                    log.debug("exists %s: %s", path, result.describe())
+            progress.advance(min(8192, len(paths) - start))
+    bad = sum(1 for result in results.values() if not result.ok)
+    log.info("media: %d file(s) checked at tier exists, %d bad", len(results), bad)
+    return results
 
 
 _VIDEO_EXTENSIONS = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".flv", ".wmv", ".m4v", ".mpeg", ".mpg"}

@@ -78,7 +78,7 @@ class MediaResolver:
         self._deep = tier_at_least(options.check, CheckTier.HEADER)
         self._cache: dict[tuple[str | None, str], MediaOutcome] = {}
         self._paths: dict[tuple[str | None, str], tuple[Media, Finding | None]] = {}
-        self._submitted: set[str] = set()
+        self._inflight: set[str] = set()  # submitted to the checker, not collected yet
         self._noted: set[str] = set()
         self._bad: dict[str, tuple[str, str]] = {}
 
@@ -117,13 +117,14 @@ class MediaResolver:
         else:
             outcome = self._outcome(resolved, media, path, claimed)
         self._cache[key] = outcome
+        self._paths.pop(key, None)  # the outcome holds it now: keep one entry per file, not two
         return outcome
 
     def _outcome(
         self, resolved: Media, media: Media, path: str, claimed: tuple[int, int] | None
     ) -> MediaOutcome:
         if self._needs_header(media):
-            check = self._checker.cache.checks.get(path)
+            check = self._checker.cache.checks.pop(path, None)
             if check is None:
                 tier = self._options.check if self._deep else CheckTier.HEADER
                 batch = self._checker.submit({path: (media.kind.value, None)}, tier)
@@ -190,16 +191,19 @@ class MediaResolver:
             if len(wanted) >= WINDOW_FILES or len(window) >= WINDOW_SAMPLES:
                 batch = self._submit(wanted)
                 if pending is not None:
-                    self._checker.collect(pending[1])
+                    self._collect(pending[1])
                     yield from pending[0]
                 pending = (window, batch)
                 window, wanted = [], {}
         last = self._submit(wanted)
         if pending is not None:
-            self._checker.collect(pending[1])
+            self._collect(pending[1])
             yield from pending[0]
-        self._checker.collect(last)
+        self._collect(last)
         yield from window
+
+    def _collect(self, batch: Batch) -> None:
+        self._inflight.difference_update(self._checker.collect(batch))
 
     def _submit(self, wanted: dict[str, tuple[str, str | None]]) -> Batch:
         tier = self._options.check if self._deep else CheckTier.HEADER
@@ -212,8 +216,13 @@ class MediaResolver:
                     continue
                 resolved, finding = self._resolve_path(media, sample)
                 path = resolved.resolved
-                if finding is None and path is not None and path not in self._submitted:
-                    self._submitted.add(path)
+                if (
+                    finding is None
+                    and path is not None
+                    and path not in self._inflight
+                    and path not in self._checker.cache.checks
+                ):
+                    self._inflight.add(path)
                     wanted[path] = (kind.value, None)
 
     @property
@@ -229,7 +238,7 @@ class MediaResolver:
             checker.checked,
             self._options.check.value,
             checker.bad,
-            len(self._paths) or len(self._cache),
+            len(self._cache),
         )
         if self._options.quarantine:
             count = write_quarantine(

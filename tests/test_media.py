@@ -297,3 +297,40 @@ def test_fast_header_agrees_with_pillow(tmp_path: Path, name: str, data: bytes) 
     with Image.open(path) as image:
         assert (fmt, width, height, mode) == (image.format, *image.size, image.mode)
         assert frames == getattr(image, "n_frames", 1)
+
+
+def test_passes_check_each_file_once_across_windows(zoo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Samples stream through in small windows, in order; each file is checked once; the pool is used."""
+    from mmconvert import passes
+    from mmconvert.findings import Findings
+    from mmconvert.model import Dataset, Media, MediaKind, Role, Sample, SourceRef, Turn
+    from mmconvert.options import OnError, PassOptions
+
+    monkeypatch.setattr(passes, "WINDOW_SAMPLES", 2)
+    monkeypatch.setattr(media, "POOL_THRESHOLD", 0)
+    names = ["good.jpg", "truncated.jpg", "good.jpg", "cmyk.jpg", "truncated.jpg", "good.png", "good.jpg"]
+    samples = [
+        Sample(
+            turns=(Turn(Role.USER, "<image>Describe."), Turn(Role.ASSISTANT, "A thing.")),
+            source=SourceRef("chat.json", i, f"$[{i}]"),
+            images=(Media(MediaKind.IMAGE, name, base=str(zoo)),),
+        )
+        for i, name in enumerate(names)
+    ]
+    findings = Findings()
+    stats = passes.PassStats()
+    options = PassOptions(check=CheckTier.DECODE, on_error=OnError.SKIP, jobs=2)
+    checked: list[int] = []
+    original = passes.MediaResolver.finish
+
+    def spy(self: passes.MediaResolver) -> None:
+        checked.append(self._checker.checked)
+        original(self)
+
+    monkeypatch.setattr(passes.MediaResolver, "finish", spy)
+    out = list(passes.run_passes(Dataset("demo", iter(samples)), options, findings, stats).samples)
+    assert [s.source.index for s in out] == [0, 2, 3, 5, 6]
+    assert checked == [4]  # four distinct files
+    codes = [(f.index, f.code) for f in findings]
+    assert codes == [(1, "media-truncated"), (3, "media-cmyk"), (4, "media-truncated")]
+    assert out[0].images[0].resolved == str(zoo / "good.jpg")
