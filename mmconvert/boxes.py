@@ -26,8 +26,7 @@ from __future__ import annotations
 
 import enum
 import math
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
 
 #: LF 0.9.5 ModelArguments defaults (``image_max_pixels`` = 768 * 768, ``image_min_pixels`` = 32 * 32).
 LF_IMAGE_MAX_PIXELS = 768 * 768
@@ -135,12 +134,16 @@ class BoxWriter:
     image_max_pixels: int = LF_IMAGE_MAX_PIXELS
     image_min_pixels: int = LF_IMAGE_MIN_PIXELS
 
-    @cached_property
-    def target_size(self) -> tuple[int, int]:
-        """``(width, height)`` the model sees (``qwen2.5-vl``)."""
-        return qwen_input_size(
-            int(self.width), int(self.height), self.image_max_pixels, self.image_min_pixels
-        )
+    def __post_init__(self) -> None:
+        target = (0, 0)
+        if self.fmt is BoxFormat.QWEN25:
+            target = qwen_input_size(
+                int(self.width), int(self.height), self.image_max_pixels, self.image_min_pixels
+            )
+        object.__setattr__(self, "target_size", target)
+
+    #: ``(width, height)`` the model sees (``qwen2.5-vl`` only; ``(0, 0)`` otherwise).
+    target_size: tuple[int, int] = field(init=False, default=(0, 0))
 
     def box(self, x: float, y: float, w: float, h: float) -> list[int | float]:
         """One COCO ``[x, y, w, h]`` box in this format."""
@@ -148,6 +151,16 @@ class BoxWriter:
         if fmt is BoxFormat.COCO:
             return [_clean(x, 6), _clean(y, 6), _clean(w, 6), _clean(h, 6)]
         x2, y2 = x + w, y + h
+        if fmt is BoxFormat.QWEN25:  # the hot path: inlined point()
+            tw, th = self.target_size
+            width, height = self.width, self.height
+            floor = math.floor
+            return [
+                min(max(floor(x * tw / width + 0.5), 0), tw),
+                min(max(floor(y * th / height + 0.5), 0), th),
+                min(max(floor(x2 * tw / width + 0.5), 0), tw),
+                min(max(floor(y2 * th / height + 0.5), 0), th),
+            ]
         if fmt is BoxFormat.XYXY:
             return [_clean(x, 6), _clean(y, 6), _clean(x2, 6), _clean(y2, 6)]
         return [*self.point(x, y), *self.point(x2, y2)]

@@ -63,7 +63,7 @@ class _Annotation(msgspec.Struct, gc=False):
     score: float | None = None  # a prediction's field; suspicious in ground truth
 
 
-@dataclass
+@dataclass(slots=True)
 class _Object:
     """One annotation ready to be written: clipped box in original pixels, label, keypoints."""
 
@@ -75,7 +75,7 @@ class _Object:
     keypoints: list[tuple[str, float, float, int]] | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class _ImageObjects:
     objects: list[_Object] = field(default_factory=list)
     tainted_categories: set[Id] = field(default_factory=set)
@@ -150,6 +150,30 @@ def segmentation_bbox(segmentation: object, height: int, width: int) -> list[flo
     return box
 
 
+class _Reporter:
+    """Adds findings about the annotation being checked (``i``, ``ann`` are set per annotation)."""
+
+    __slots__ = ("ann", "findings", "i", "path")
+
+    def __init__(self, findings: Findings, path: str) -> None:
+        self.findings = findings
+        self.path = path
+        self.i = 0
+        self.ann: _Annotation | None = None
+
+    def _add(self, severity: Severity, code: str, message: str, hint: str, sub: str) -> None:
+        ann = self.ann
+        assert ann is not None
+        ids: dict[str, int | str] = {"annotation_id": ann.id, "image_id": ann.image_id}
+        self.findings.add(_finding(self.path, self.i, code, severity, message, hint, sub, ids))
+
+    def bad(self, code: str, message: str, hint: str, sub: str = "") -> None:
+        self._add(Severity.ERROR, code, message, hint, sub)
+
+    def warn(self, code: str, message: str, hint: str, sub: str = "") -> None:
+        self._add(Severity.WARNING, code, message, hint, sub)
+
+
 class ObjectTask:
     """Collects one COCO instances/keypoints file's annotations per image and writes the chats."""
 
@@ -183,20 +207,11 @@ class ObjectTask:
         per_image: dict[Id, _ImageObjects] = {}
         seen: set[Id] = set()
         keypoint_task = self.task == "pose"
+        report = _Reporter(findings, path)
+        bad, warn = report.bad, report.warn
         for i, ann in iter_annotations(coco, _Annotation, findings):
             assert isinstance(ann, _Annotation)
-            ids: dict[str, int | str] = {"annotation_id": ann.id, "image_id": ann.image_id}
-
-            def bad(
-                code: str, message: str, hint: str, sub: str = "", *, i: int = i, ids: dict = ids
-            ) -> None:
-                findings.add(_finding(path, i, code, Severity.ERROR, message, hint, sub, ids))
-
-            def warn(
-                code: str, message: str, hint: str, sub: str = "", *, i: int = i, ids: dict = ids
-            ) -> None:
-                findings.add(_finding(path, i, code, Severity.WARNING, message, hint, sub, ids))
-
+            report.i, report.ann = i, ann
             media = self.index.get(ann.image_id)
             if media is None:
                 bad(
@@ -206,7 +221,9 @@ class ObjectTask:
                     ".image_id",
                 )
                 continue
-            slot = per_image.setdefault(ann.image_id, _ImageObjects())
+            slot = per_image.get(ann.image_id)
+            if slot is None:
+                slot = per_image[ann.image_id] = _ImageObjects()
             if ann.id in seen:
                 bad(
                     "coco-duplicate-annotation-id",

@@ -108,19 +108,18 @@ def check_image_headers(
     coco: coco_format.CocoFile, index: dict[Id, Media], findings: Findings
 ) -> frozenset[Id]:
     """Image ids whose JSON width/height disagree with the image file's header (error findings)."""
-    from PIL import Image
+    from mmconvert.media import check_file
+    from mmconvert.options import CheckTier
 
     bad: set[Id] = set()
     for k, img in enumerate(coco.images):
         media = index.get(img.id)
         if media is None or img.width is None or img.height is None or media.base is None:
             continue
-        file_path = os.path.join(media.base, media.path)
-        try:
-            with Image.open(file_path) as opened:
-                real = opened.size
-        except (OSError, ValueError):
+        header = check_file(os.path.join(media.base, media.path), "image", CheckTier.HEADER)
+        if header.width is None or header.height is None:
             continue  # missing or unreadable files are the media pass's findings
+        real = (header.width, header.height)
         if real != (int(img.width), int(img.height)):
             bad.add(img.id)
             findings.add(
