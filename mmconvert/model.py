@@ -40,9 +40,10 @@ class Media(msgspec.Struct, frozen=True, gc=False):
     """One attached media item.
 
     ``path`` is the path exactly as the source gave it; ``base`` the folder it is relative to (the
-    images folder of a COCO file, a chat file's ``--media-dir``), or ``None`` when it is absolute or a
-    URL.  ``resolved`` is filled by the path pass with the absolute file path.  ``width``/``height`` are
-    the sizes the source claims (COCO ``images`` entries), for header checks.  ``origin`` is where the
+    images folder of a COCO file, a chat file's ``--media-dir``; an absolute path must lie inside it
+    unless outside paths are allowed), or ``None`` for a URL or when no folder applies.  ``resolved``
+    is filled by the path pass with the absolute file path.  ``width``/``height`` are the sizes the
+    source claims (COCO ``images`` entries), for header checks.  ``origin`` is where the
     path came from: ``file:$.images[3].file_name``.
     """
 

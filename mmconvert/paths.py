@@ -38,7 +38,7 @@ def resolve_media_path(media: Media, source: SourceRef, allow_outside: bool) -> 
         return media, _finding(source, media, "media-bad-path", problem, "fix or drop this media entry")
     if os.path.isabs(media.path) or media.base is None:
         resolved = os.path.normpath(os.path.abspath(media.path))
-        outside = media.base is not None
+        outside = media.base is not None and not _inside(resolved, media.base)
     else:
         resolved = os.path.normpath(os.path.join(media.base, media.path))
         outside = not _inside(resolved, media.base)

@@ -236,10 +236,7 @@ class _FileReader:
                 turns[i] = Turn(Role.USER, text)
         if result.inline_images:
             origin = f"{self.file}:{record.path}"
-            images += tuple(
-                Media(MediaKind.IMAGE, path, self.base, origin)
-                for path in result.inline_images
-            )
+            images += tuple(Media(MediaKind.IMAGE, path, self.base, origin) for path in result.inline_images)
         if result.image_order is not None:
             images = tuple(images[k] for k in result.image_order)
         for what in result.converted:

@@ -21,7 +21,7 @@ from mmconvert.findings import Finding, Findings, Severity
 from mmconvert.inline_tags import convert_inline, rewrite_default_tags
 from mmconvert.io import DECODE_FAILURES, decode_problem
 from mmconvert.model import MEDIA_KINDS, Media, MediaKind, Role, Sample, SourceRef, Turn
-from mmconvert.options import ChatOptions
+from mmconvert.options import ChatOptions, PlaceholderTokens
 from mmconvert.roles import SOURCE_ROLES, content_finding, messages_repr, unknown_role_finding
 
 MEDIA_COLUMNS = {MediaKind.IMAGE: "images", MediaKind.VIDEO: "videos", MediaKind.AUDIO: "audios"}
@@ -38,10 +38,11 @@ def media_base(options: ChatOptions, input_path: str) -> str:
 
 
 def make_media(kind: MediaKind, path: str, base: str, origin: str | None = None) -> Media:
-    """A media item; absolute paths and URLs get no base (a long ``data:`` URI is shortened)."""
+    """A media item; URLs get no base (a long ``data:`` URI is shortened).  Absolute paths keep the
+    base, so the path pass can say when they lie outside it (``--allow-outside-paths`` permits)."""
     if path.startswith("data:") and len(path) > _DATA_URI_KEEP:
         path = path[:_DATA_URI_KEEP] + "…"
-    if path.startswith(_URL_PREFIXES) or os.path.isabs(path):
+    if path.startswith(_URL_PREFIXES):
         return Media(kind, path, None, origin)
     return Media(kind, path, base, origin)
 
@@ -212,11 +213,26 @@ def read_system_field(draft: Draft, record: dict[str, Any]) -> None:
         )
 
 
+_DEFAULT_TOKENS = PlaceholderTokens()
+_USER = Role.USER
+
+
+def _may_have_inline_tags(turns: list[Turn], custom_tokens: bool) -> bool:
+    """Cheap test whether :func:`finish` has any tag to convert (most samples have none)."""
+    for turn in turns:
+        if turn.role is _USER and "<" in turn.content:
+            text = turn.content
+            if custom_tokens or "<img>" in text or "<image_" in text or "<image " in text:
+                return True
+    return False
+
+
 def finish(draft: Draft, findings: Findings, options: ChatOptions) -> Sample | None:
     """Convert inline tags, then build the sample, or record why it cannot be built."""
     tokens = options.tokens
-    user_idx = [i for i, t in enumerate(draft.turns) if t.role is Role.USER]
-    if user_idx and not draft.errors:
+    needs_inline = not draft.errors and _may_have_inline_tags(draft.turns, tokens != _DEFAULT_TOKENS)
+    user_idx = [i for i, t in enumerate(draft.turns) if t.role is Role.USER] if needs_inline else []
+    if user_idx:
         texts = [rewrite_default_tags(draft.turns[i].content, tokens) for i in user_idx]
         images = draft.media[MediaKind.IMAGE]
         result = convert_inline(texts, len(images), tokens)
