@@ -70,13 +70,20 @@ def test_missing_llava_images_named_and_nothing_written(shared_data: Path, tmp_p
     assert not (tmp_path / "data").exists()
 
 
-def test_ms_swift_query_response_is_a_clear_error(shared_data: Path, tmp_path: Path) -> None:
+def test_ms_swift_inline_img_urls_are_named(shared_data: Path, tmp_path: Path) -> None:
     source = shared_data / "ms_swift/tests/llm/data/multi_modal_1.jsonl"
     code, _, err = _run(["convert", str(source), "--from", "sharegpt", "-o", "data"], tmp_path)
     assert code == 1
     assert "error conversation-missing (3):" in err
-    code, _, err = _run(["convert", str(source), "-o", "data"], tmp_path)
-    assert code in (0, 1, 2)  # alpaca (if registered) or the ms-swift layout error
+    code, out, err = _run(["convert", str(source), "-o", "data", "--on-error", "skip"], tmp_path)
+    assert code == 0, err
+    assert "detected swift (ms-swift `query`/`response`" in err.splitlines()[0]
+    assert err.splitlines()[1:3] == [
+        "error media-bad-path (3):",
+        f"  {source}:$[0] (line=1): URLs and data: URIs are not supported by LLaMA-Factory (it opens local "
+        "files only) (inline <img> tag)",
+    ]
+    assert out.startswith("Wrote 1 samples to data/converted.json")
 
 
 @pytest.mark.parametrize(

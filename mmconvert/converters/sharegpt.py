@@ -11,6 +11,7 @@ system message becomes the system prompt, as LF does.  Media paths are relative 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -32,8 +33,11 @@ from mmconvert.converters.records import RecordFile, iter_objects, split_records
 from mmconvert.findings import Findings
 from mmconvert.model import MEDIA_KINDS, Dataset, MediaKind, Role, Sample, Turn
 from mmconvert.options import ChatOptions
+from mmconvert.roles import SOURCE_ROLES
 
 MESSAGE_KEYS = ("conversations", "messages")
+_MEDIA_KEYS = tuple((MEDIA_COLUMNS[kind], kind) for kind in MEDIA_KINDS)
+_SYSTEM = Role.SYSTEM
 NUMBERED_TAG_BYTES = re.compile(rb"<image[ _]\d+>")
 
 
@@ -108,6 +112,12 @@ def read_conversations(
     )
 
 
+@functools.cache
+def _content_paths(key: str, content_key: str) -> tuple[str, ...]:
+    """``.conversations[i].value`` for the first 64 ``i``: shared strings instead of one per turn."""
+    return tuple(f".{key}[{i}].{content_key}" for i in range(64))
+
+
 def _convert_record(draft: Draft, record: dict[str, Any], base: str, ranking: bool) -> None:
     key = next((k for k in MESSAGE_KEYS if k in record), None)
     if key is None:
@@ -126,27 +136,42 @@ def _convert_record(draft: Draft, record: dict[str, Any], base: str, ranking: bo
             f".{key}",
         )
         return
-    read_system_field(draft, record)
+    if "system" in record:
+        read_system_field(draft, record)
+    turns, paths = draft.turns, draft.turn_paths
     for i, message in enumerate(messages):
-        sub = f".{key}[{i}]"
-        if not isinstance(message, dict):
+        if type(message) is not dict:
             draft.error(
-                "message-not-object", "the message is not an object", "use {from, value} objects", sub
+                "message-not-object",
+                "the message is not an object",
+                "use {from, value} objects",
+                f".{key}[{i}]",
             )
             continue
+        # Fast path: a known role and string content (the common case) costs two lookups.
         role_key = "from" if "from" in message else "role"
         content_key = "value" if "value" in message else "content"
-        role = role_of(draft, message.get(role_key), messages, f"{sub}.{role_key}")
-        content = check_content(draft, message, content_key, sub)
-        if role is None or content is None:
+        raw_role = message.get(role_key)
+        role = SOURCE_ROLES.get(raw_role) if type(raw_role) is str else None
+        content = message.get(content_key)
+        if role is None or type(content) is not str:
+            sub = f".{key}[{i}]"
+            if role is None:
+                role_of(draft, raw_role, messages, f"{sub}.{role_key}")
+            if type(content) is not str:
+                check_content(draft, message, content_key, sub)
             continue
-        if role is Role.SYSTEM and i == 0:
-            take_system(draft, content, record, f"{sub}.{content_key}")
+        if role is _SYSTEM and i == 0:
+            take_system(draft, content, record, f".{key}[{i}].{content_key}")
             continue
-        draft.add_turn(role, content, f"{sub}.{content_key}")
-    read_tools(draft, record)
-    for kind in MEDIA_KINDS:
-        read_media_column(draft, record, kind, MEDIA_COLUMNS[kind], base)
+        turns.append(Turn(role, content))
+        table = _content_paths(key, content_key)
+        paths.append(table[i] if i < len(table) else f".{key}[{i}].{content_key}")
+    if "tools" in record:
+        read_tools(draft, record)
+    for column, kind in _MEDIA_KEYS:
+        if column in record:
+            read_media_column(draft, record, kind, column, base)
     if "image" in record and "images" not in record:
         read_media_column(draft, record, MediaKind.IMAGE, "image", base)
     if ranking:
