@@ -13,7 +13,15 @@ import pytest
 from PIL import Image
 
 from mmconvert.api import convert
-from mmconvert.options import ChatOptions, OnError, OutputFormat, OutputOptions, PassOptions
+from mmconvert.options import (
+    ChatOptions,
+    LiteralPolicy,
+    OnError,
+    OutputFormat,
+    OutputOptions,
+    PassOptions,
+    PlaceholderPolicy,
+)
 
 from .conftest import run_oracle
 
@@ -26,13 +34,20 @@ def _png(path: Path) -> None:
 
 
 def _convert(
-    fmt: str, source: Path, out: Path, name: str, media_dir: Path | None = None, jsonl: bool = False
+    fmt: str,
+    source: Path,
+    out: Path,
+    name: str,
+    media_dir: Path | None = None,
+    jsonl: bool = False,
+    placeholders: PlaceholderPolicy = PlaceholderPolicy.INSERT,
+    literal: LiteralPolicy = LiteralPolicy.ERROR,
 ) -> dict[str, Any]:
     result = convert(
         fmt,
         [str(source)],
         ChatOptions(media_dir=str(media_dir) if media_dir else None),
-        PassOptions(on_error=OnError.SKIP),
+        PassOptions(on_error=OnError.SKIP, placeholders=placeholders, literal=literal),
         OutputOptions(
             output_dir=str(out), name=name, format=OutputFormat.JSONL if jsonl else OutputFormat.JSON
         ),
@@ -101,14 +116,29 @@ def test_real_and_broken_chat_data_accepted_by_lf(shared_data: Path, tmp_path: P
             True,
         ),
         ("openai", GOLDEN / "openai/parts/input/chats.jsonl", "openai_parts", None, True),
+        ("openai", lf / "v1_multimodal_demo.jsonl", "lf_v1", lf.parent, False),
+        ("swift", GOLDEN / "swift/mixed/input/swift.jsonl", "swift_mixed", None, True),
+        ("swift", shared_data / "ms_swift/tests/llm/data/sharegpt.jsonl", "swift_pairs", None, False),
     ]
     written = 0
     for fmt, source, name, media_dir, jsonl in runs:
         written += _convert(fmt, source, out, name, media_dir, jsonl)["written"]
-    report = run_oracle(out, ",".join(r[2] for r in runs))
+    trimmed = _convert(
+        "llava",
+        GOLDEN / "llava/tags/input/llava.json",
+        out,
+        "llava_trim",
+        GOLDEN / "llava/tags/input/images",
+        placeholders=PlaceholderPolicy.TRIM,
+        literal=LiteralPolicy.REWRITE,
+    )
+    written += trimmed["written"]
+    report = run_oracle(out, ",".join([*(r[2] for r in runs), "llava_trim"]))
     _accepted(report, written)
 
     dpo = _convert("sharegpt", lf / "dpo_en_demo.json", out, "dpo")
     _accepted(run_oracle(out, "dpo", stage="rm"), dpo["written"])
     kto = _convert("sharegpt", lf / "kto_en_demo.json", out, "kto")
     _accepted(run_oracle(out, "kto", stage="kto"), kto["written"])
+    swift_dpo = _convert("swift", GOLDEN / "swift/dpo/input/dpo.jsonl", out, "swift_dpo")
+    _accepted(run_oracle(out, "swift_dpo", stage="rm"), swift_dpo["written"])
