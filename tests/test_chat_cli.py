@@ -226,3 +226,38 @@ def test_split_records_layouts(tmp_path: Path) -> None:
     (tmp_path / "bad.jsonl").write_text("{oops\n", encoding="utf-8")
     with pytest.raises(InputError, match="line 1 is not valid JSON"):
         split_records(str(tmp_path / "bad.jsonl"), Findings())
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl"])
+def test_round_trip_lf_sharegpt_is_identical(shared_data: Path, tmp_path: Path, fmt: str) -> None:
+    """LF file -> model -> LF file: our own canonical output reads back byte for byte."""
+    sources = [
+        shared_data / "llamafactory/data/mllm_demo.json",
+        shared_data / "llamafactory/data/glaive_toolcall_en_demo.json",
+        shared_data / "llamafactory/data/dpo_en_demo.json",
+        shared_data / "llamafactory/data/kto_en_demo.json",
+    ]
+    for i, source in enumerate(sources):
+        first = [
+            "convert",
+            str(source),
+            "--from",
+            "sharegpt",
+            "-o",
+            "data",
+            "--name",
+            f"a{i}",
+            "--format",
+            fmt,
+        ]
+        assert _run(first, tmp_path)[0] == 0
+        again = ["convert", f"data/a{i}.{fmt}", "--from", "sharegpt", "-o", "data", "--name", f"b{i}"]
+        code, _, err = _run([*again, "--format", fmt, "--allow-outside-paths"], tmp_path)
+        assert code == 0, err
+        a = (tmp_path / f"data/a{i}.{fmt}").read_bytes()
+        assert a == (tmp_path / f"data/b{i}.{fmt}").read_bytes(), source.name
+    info = json.loads((tmp_path / "data/dataset_info.json").read_text(encoding="utf-8"))
+    for i in range(len(sources)):
+        a, b = dict(info[f"a{i}"]), dict(info[f"b{i}"])
+        assert a.pop("file_name") != b.pop("file_name")
+        assert a == b

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mmconvert.findings import Severity
+from mmconvert.inline_tags import convert_inline
 from mmconvert.model import MEDIA_KINDS, Media, MediaKind, Role, Sample, SourceRef, Turn
 from mmconvert.options import LiteralPolicy, PassOptions, PlaceholderPolicy, PlaceholderTokens
 from mmconvert.placeholders import check_placeholder_counts, count_in_turns, reconcile_placeholders
@@ -110,3 +111,22 @@ def test_trim_never_adds_excess(sample: Sample) -> None:
             or after == count_in_turns(user_before, token)
             or _errors(findings)
         )
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    n_images=st.integers(min_value=1, max_value=5),
+    data=st.data(),
+)
+def test_numbered_tags_pair_each_tag_with_its_image(n_images: int, data: st.DataObject) -> None:
+    """After converting <image_N> tags, the k-th <image> in the text is the image the k-th tag named."""
+    named = data.draw(st.lists(st.integers(1, n_images), min_size=1, max_size=6))
+    text = " ".join(f"<image_{n}> x" for n in named)
+    result = convert_inline([text], n_images, TOKENS)
+    assert not result.problems
+    assert result.texts[0].count("<image>") == len(named)
+    assert result.image_order is not None
+    unnamed = len(result.image_order) - len(named)
+    assert unnamed == len(set(range(n_images)) - {n - 1 for n in named})
+    # Missing tags are inserted at the start, so the unnamed images come first, then tag order.
+    assert list(result.image_order[unnamed:]) == [n - 1 for n in named]
