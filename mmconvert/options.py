@@ -137,3 +137,4 @@ class ChatOptions:
 
     media_dir: str | None = None
     tokens: PlaceholderTokens = field(default_factory=PlaceholderTokens)
+    dataset: str | None = None  # --from llamafactory: the dataset_info.json entry to read

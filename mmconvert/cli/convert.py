@@ -21,10 +21,12 @@ from mmconvert.errors import UsageError
 from mmconvert.options import ChatOptions, CocoOptions, PlaceholderTokens
 
 
-def _import_options(source_format: str, media_dir: str | None, tokens: PlaceholderTokens) -> Any:
+def _import_options(
+    source_format: str, media_dir: str | None, tokens: PlaceholderTokens, dataset: str | None = None
+) -> Any:
     if source_format == "coco":
         return CocoOptions(images_dir=media_dir)
-    return ChatOptions(media_dir=media_dir, tokens=tokens)
+    return ChatOptions(media_dir=media_dir, tokens=tokens, dataset=dataset)
 
 
 def _run(command: str, inputs: tuple[str, ...], source_format: str, kw: dict[str, Any]) -> None:
@@ -43,7 +45,7 @@ def _run(command: str, inputs: tuple[str, ...], source_format: str, kw: dict[str
         if not kw.get("quiet"):
             click.echo(f"{inputs[0]}: {why}", err=True)
     output = build_output_options(kw)
-    options = _import_options(source_format, kw["media_dir"], passes.tokens)
+    options = _import_options(source_format, kw["media_dir"], passes.tokens, kw.get("dataset"))
     exporter = kw["to"]
     run_conversion(command, kw, lambda: convert(source_format, inputs, options, passes, output, exporter))
 
@@ -69,7 +71,12 @@ def _common(f: Any) -> Any:
 
 
 @click.command("convert")
-@click.argument("inputs", nargs=-1, type=click.Path(dir_okay=False), required=True)
+@click.argument("inputs", nargs=-1, type=click.Path(), required=True)
+@click.option(
+    "--dataset",
+    default=None,
+    help="With --from llamafactory (an LF folder as INPUT): the dataset_info.json entry to read.",
+)
 @click.option(
     "--from",
     "source_format",

@@ -3,11 +3,13 @@
 Looks at up to :data:`PROBE` records: ``conversations`` with an ``image`` field is LLaVA, other
 ``conversations`` ShareGPT; ``messages`` with content parts, ``tool_calls`` or ``tool`` roles is
 OpenAI, plain ``messages`` with string content ShareGPT (LF's own role/content layout);
-``instruction``/``output`` is Alpaca; ``query``/``response`` or ``conversation`` pairs ms-swift.
+``instruction``/``output`` is Alpaca; ``query``/``response`` or ``conversation`` pairs ms-swift; a
+folder holding ``dataset_info.json`` (or that file) is an existing LLaMA-Factory dataset.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection
 from typing import Any
 
@@ -31,6 +33,11 @@ def _is_openai(records: list[dict[str, Any]]) -> bool:
 
 def detect_format(path: str, known: Collection[str]) -> tuple[str, str]:
     """``(format, reason)`` for the file at ``path``; :class:`InputError` when nothing fits."""
+    if "llamafactory" in known and (
+        os.path.basename(path) == "dataset_info.json"
+        or (os.path.isdir(path) and os.path.isfile(os.path.join(path, "dataset_info.json")))
+    ):
+        return "llamafactory", "detected llamafactory (a LLaMA-Factory dataset folder with dataset_info.json)"
     split = split_records(path)
     records = [value for _, value in iter_objects(split.records, PROBE) if isinstance(value, dict)]
     if not records:
