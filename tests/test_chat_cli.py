@@ -261,3 +261,23 @@ def test_round_trip_lf_sharegpt_is_identical(shared_data: Path, tmp_path: Path, 
         a, b = dict(info[f"a{i}"]), dict(info[f"b{i}"])
         assert a.pop("file_name") != b.pop("file_name")
         assert a == b
+
+
+def test_lf_folder_detected_and_entry_read(shared_data: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "lf"
+    folder.mkdir()
+    (folder / "dataset_info.json").write_bytes(
+        (shared_data / "llamafactory/data/dataset_info.json").read_bytes()
+    )
+    (folder / "mllm_demo.json").write_bytes((shared_data / "llamafactory/data/mllm_demo.json").read_bytes())
+    (folder / "mllm_demo_data").symlink_to(shared_data / "llamafactory/data/mllm_demo_data")
+    code, out, err = _run(
+        ["convert", "lf", "--dataset", "mllm_demo", "-o", "data", "--name", "mm", "--allow-outside-paths"],
+        tmp_path,
+    )
+    assert code == 0, err
+    assert (
+        err.splitlines()[0]
+        == "lf: detected llamafactory (a LLaMA-Factory dataset folder with dataset_info.json)"
+    )
+    assert out == "Wrote 6 samples to data/mm.json and entry 'mm' in data/dataset_info.json\n"
