@@ -10,6 +10,8 @@ tokens in [...]")`` and aborts the whole training run.
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -196,10 +198,72 @@ def reconcile_placeholders(
     answers are an error or rewritten.  The returned findings include LF's own count check on the
     result, so a sample without error findings is one LF accepts.
     """
+    case_findings = wrong_case_tags(sample, options.tokens, dataset)
     quick = _reconcile_quick(sample, options)
     if quick is not None:
-        return quick, []
-    return _reconcile_full(sample, options, dataset)
+        return quick, case_findings
+    sample, findings = _reconcile_full(sample, options, dataset)
+    return sample, case_findings + findings if case_findings else findings
+
+
+@functools.lru_cache(maxsize=8)
+def _case_insensitive_tags(tokens: PlaceholderTokens) -> re.Pattern[str]:
+    return re.compile("|".join(re.escape(t) for t in (tokens.image, tokens.video, tokens.audio)), re.I)
+
+
+def wrong_case_tags(sample: Sample, tokens: PlaceholderTokens, dataset: str | None = None) -> list[Finding]:
+    """A warning per text holding a tag in the wrong case (``<Image>``): LF counts only the exact tag,
+    so such text is no media slot and is not converted; it stays plain text.  Costs one ``"<" in``
+    scan per turn unless a ``<`` is there."""
+    image, video, audio = tokens.image, tokens.video, tokens.audio
+    for turn in sample.turns:
+        content = turn.content
+        if "<" in content and content.count("<") != (
+            content.count(image) + content.count(video) + content.count(audio)
+        ):
+            break
+    else:
+        if sample.chosen is None and sample.rejected is None and not sample.system:
+            return []
+    findings: list[Finding] = []
+    for i, turn in enumerate(sample.turns):
+        if "<" in turn.content:
+            _find_wrong_case(sample, turn.content, tokens, sample.source.turn_path(i), dataset, findings)
+    for subpath, answer in ((".chosen", sample.chosen), (".rejected", sample.rejected)):
+        if answer is not None and "<" in answer.content:
+            _find_wrong_case(sample, answer.content, tokens, subpath, dataset, findings)
+    if sample.system and "<" in sample.system:
+        _find_wrong_case(sample, sample.system, tokens, ".system", dataset, findings)
+    return findings
+
+
+def _find_wrong_case(
+    sample: Sample,
+    content: str,
+    tokens: PlaceholderTokens,
+    subpath: str,
+    dataset: str | None,
+    findings: list[Finding],
+) -> None:
+    exact = (tokens.image, tokens.video, tokens.audio)
+    for match in _case_insensitive_tags(tokens).finditer(content):
+        wrong = match.group()
+        if wrong in exact:
+            continue
+        right = next(t for t in exact if t.lower() == wrong.lower())
+        findings.append(
+            Finding.at(
+                sample.source,
+                "placeholder-wrong-case",
+                Severity.WARNING,
+                f"{wrong} is not LF's tag: LF counts only the exact {right} (case-sensitive), so this "
+                "text is no media slot and stays in the prompt as written",
+                hint=f"write {right} if a media item belongs here, or reword the text",
+                subpath=subpath,
+                dataset=dataset,
+            )
+        )
+        return
 
 
 _NO_TAGS = (0, 0, 0)
