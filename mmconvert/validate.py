@@ -16,7 +16,9 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
+
+import msgspec
 
 from mmconvert.converters.lfdata import (
     ASSISTANT,
@@ -26,7 +28,9 @@ from mmconvert.converters.lfdata import (
     USER,
     Aligned,
     LoadProblem,
+    OpenedDataset,
     crash_message,
+    gc_paused,
     open_entry,
     read_registry,
 )
@@ -45,6 +49,7 @@ _TURN_ROLES = {
     FUNCTION: Role.FUNCTION,
     OBSERVATION: Role.OBSERVATION,
 }
+_PLAIN_ROLES = frozenset({USER, ASSISTANT, OBSERVATION})
 _KIND_OF = {"images": "image", "videos": "video", "audios": "audio"}
 _MAX_SHOWN = 300
 
@@ -65,6 +70,7 @@ class ValidateOptions:
     media_dir: str | None = None
     cutoff_len: int | None = None
     jobs: int | None = None
+    count_placeholders: bool = True  # off when importing: the convert pipeline's own pass handles tags
 
     @property
     def lf_template(self) -> LfTemplate | None:
@@ -141,14 +147,18 @@ class MediaProbe:
         return None
 
 
-@dataclass
-class MediaRequest:
+class MediaRequest(NamedTuple):
     """One media file a kept sample makes LF open: checked in batches after all rows are aligned."""
 
     path: str
     kind: str
-    subpath: str
+    column: str
+    position: int
     frame: bool = False
+
+    @property
+    def subpath(self) -> str:
+        return f".{self.column}[{self.position}]"
 
 
 class SampleJudge:
@@ -159,6 +169,9 @@ class SampleJudge:
         self.stage = STAGE_ALIASES.get(options.stage, options.stage)
         self.template = options.lf_template
         self.dataset = dataset
+        tokens = options.tokens
+        self._tokens = (tokens.image, tokens.video, tokens.audio)
+        self._tools_seen: dict[str, str | None] = {}
 
     def _f(
         self,
@@ -322,46 +335,63 @@ class SampleJudge:
     ) -> list[Finding]:
         found: list[Finding] = []
         template = self.template
-        media = {column: al.medias(column) or [] for column, _ in MEDIA_COLUMNS}
-        for column, _ in MEDIA_COLUMNS:
-            kind = _KIND_OF[column]
-            if media[column] and template is not None and not template.accepts(kind):
-                found.append(
-                    self._f(
-                        source,
-                        "template-no-" + kind,
-                        f"This model does not support {kind} input. Please check whether the correct "
-                        f"`template` is used. (template {template.name})",
-                        hint=f"use a template with a {kind} plugin (e.g. qwen2_vl for images and videos, "
-                        "qwen2_omni for audio) or remove the media",
-                        subpath="." + column,
-                    )
-                )
-        if found or (template is not None and not template.multimodal):
-            return found
-        for messages in sets:
-            for message in messages:
-                if not isinstance(message.get("content"), str):
+        media = (al.images or [], al.videos or [], al.audios or [])
+        if template is not None and (media[0] or media[1] or media[2]):
+            for (column, _), items in zip(MEDIA_COLUMNS, media, strict=True):
+                kind = _KIND_OF[column]
+                if items and not template.accepts(kind):
                     found.append(
                         self._f(
                             source,
-                            "content-not-string",
-                            f"a message content is {_short(message.get('content'))}, not a string (LF: "
-                            f"AttributeError: '{type(message.get('content')).__name__}' object has no "
-                            "attribute 'count')",
-                            hint="every message needs a string content",
+                            "template-no-" + kind,
+                            f"This model does not support {kind} input. Please check whether the correct "
+                            f"`template` is used. (template {template.name})",
+                            hint=f"use a template with a {kind} plugin (e.g. qwen2_vl for images and videos, "
+                            "qwen2_omni for audio) or remove the media",
+                            subpath="." + column,
                         )
                     )
-                    return found
-        sample = self._as_sample(al, source)
-        found.extend(check_placeholder_counts(sample, self.options.tokens, self.dataset))
-        if found:
+        if found or (template is not None and not template.multimodal):
             return found
-        for column, _ in MEDIA_COLUMNS:
+        texts = []
+        for messages in sets:
+            try:
+                texts.append("\x00".join([m["content"] for m in messages]))
+            except (TypeError, KeyError):
+                content = next(m.get("content") for m in messages if not isinstance(m.get("content"), str))
+                found.append(
+                    self._f(
+                        source,
+                        "content-not-string",
+                        f"a message content is {_short(content)}, not a string (LF: AttributeError: "
+                        f"'{type(content).__name__}' object has no attribute 'count')",
+                        hint="every message needs a string content",
+                    )
+                )
+                return found
+        if self.options.count_placeholders:
+            image, video, audio = self._tokens
+            n_images, n_videos, n_audios = len(media[0]), len(media[1]), len(media[2])
+            if any(
+                text.count(image) != n_images
+                or text.count(video) != n_videos
+                or text.count(audio) != n_audios
+                for text in texts
+            ):
+                found.extend(self._placeholder_findings(self._as_sample(al, source)))
+                if found:
+                    return found
+        for (column, _), items in zip(MEDIA_COLUMNS, media, strict=True):
+            if not items:
+                continue
             kind = _KIND_OF[column]
-            for j, item in enumerate(media[column]):
+            for j, item in enumerate(items):
+                if type(item) is str:
+                    if requests is not None:
+                        requests.append(MediaRequest(item, kind, column, j))
+                    continue
                 subpath = f".{column}[{j}]"
-                problem = self._media_item_requests(item, kind, subpath, requests)
+                problem = self._media_item_requests(item, kind, column, j, requests)
                 if problem is not None:
                     found.append(
                         self._f(
@@ -374,14 +404,25 @@ class SampleJudge:
                     )
         return found
 
+    def _placeholder_findings(self, sample: Sample) -> list[Finding]:
+        findings = check_placeholder_counts(sample, self.options.tokens, self.dataset)
+        return [
+            msgspec.structs.replace(
+                f,
+                hint="put exactly one tag per attached item in the user turns (never in system or answers), "
+                "or repair the data with `mmconvert convert --from llamafactory --placeholders insert|trim`",
+            )
+            for f in findings
+        ]
+
     @staticmethod
     def _media_item_requests(
-        item: Any, kind: str, subpath: str, requests: list[MediaRequest] | None
+        item: Any, kind: str, column: str, index: int, requests: list[MediaRequest] | None
     ) -> str | None:
         """Queue the file(s) behind one media item; a message if LF cannot use the item at all."""
         if isinstance(item, str):
             if requests is not None:
-                requests.append(MediaRequest(item, kind, subpath))
+                requests.append(MediaRequest(item, kind, column, index))
             return None
         if isinstance(item, dict):
             if item.get("bytes") is not None:
@@ -389,7 +430,7 @@ class SampleJudge:
             path = item.get("path")
             if isinstance(path, str):
                 if requests is not None:
-                    requests.append(MediaRequest(path, kind, subpath))
+                    requests.append(MediaRequest(path, kind, column, index))
                 return None
             return f"the {kind} object has neither bytes nor path"
         if isinstance(item, list) and kind == "video":
@@ -397,7 +438,7 @@ class SampleJudge:
                 if not isinstance(frame, str):
                     return "Invalid image found in video frames."
                 if requests is not None:
-                    requests.append(MediaRequest(frame, "image", subpath, frame=True))
+                    requests.append(MediaRequest(frame, "image", column, index, frame=True))
             return None
         return f"Expect input is a list of {kind}s, but got {type(item)}."
 
@@ -446,6 +487,10 @@ class SampleJudge:
                         'function schemas, e.g. "[{\\"name\\": ...}]"',
                     )
                 )
+        if all(
+            m["role"] in _PLAIN_ROLES and type(m["content"]) is str for messages in sets for m in messages
+        ):
+            return found
         seen: set[int] = set()
         for messages in sets:
             for message in messages:
@@ -489,6 +534,16 @@ class SampleJudge:
         return found
 
     def _tools_problem(self, tools: Any) -> str | None:
+        if isinstance(tools, str):
+            if tools in self._tools_seen:
+                return self._tools_seen[tools]
+            problem = self._tools_problem_uncached(tools)
+            if len(self._tools_seen) < 10_000:
+                self._tools_seen[tools] = problem
+            return problem
+        return self._tools_problem_uncached(tools)
+
+    def _tools_problem_uncached(self, tools: Any) -> str | None:
         if not isinstance(tools, str):
             return f"TypeError: the JSON object must be str, bytes or bytearray, not {type(tools).__name__}"
         try:
@@ -698,6 +753,13 @@ def validate_dataset(
         return DatasetResult(name, status, message=exc.message, file=exc.file)
 
     findings.extend(_mismatch_findings(name, opened, registry_path))
+    with gc_paused():
+        return _judge_rows(name, opened, options, findings, probe)
+
+
+def _judge_rows(
+    name: str, opened: OpenedDataset, options: ValidateOptions, findings: Findings, probe: MediaProbe | None
+) -> DatasetResult:
     judge = SampleJudge(options, name)
     probe = probe or MediaProbe(options.check)
     loaded = opened.loaded

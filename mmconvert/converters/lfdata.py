@@ -14,7 +14,9 @@ so an existing LF dataset can be re-exported or repaired with ``mmconvert conver
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import gc
 import json
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -403,8 +405,26 @@ def _read_arrow(path: str, kind: str) -> list[Any]:
     return list(table.to_pylist())
 
 
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while millions of acyclic row objects are created (it would
+    otherwise rescan them over and over); restores the previous state."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def load_rows(files: Sequence[str]) -> LoadedRows:
     """Every row of ``files`` (one type of file), with the Arrow schema ``datasets`` would infer."""
+    with gc_paused():
+        return _load_rows(files)
+
+
+def _load_rows(files: Sequence[str]) -> LoadedRows:
     kind = FILEEXT2TYPE[os.path.splitext(files[0])[-1][1:]]
     rows: list[Any] = []
     starts: list[int] = []
@@ -453,6 +473,9 @@ def _type_name(desc: Any) -> str:
     return _NAMES.get(desc, "value")
 
 
+_SCALARS = frozenset(_NAMES)
+
+
 def _infer(value: Any) -> Any:
     t = type(value)
     if t is list:
@@ -486,6 +509,65 @@ def _unify(a: Any, b: Any, where: str) -> Any:
     raise TypeConflict(where, a, b)
 
 
+class ArrowTyper:
+    """:func:`_infer`/:func:`_unify` with memos: rows of one file share a few shapes, so most values are
+    typed by one tuple build and a dict lookup, and unifying equal shapes is an identity test."""
+
+    def __init__(self) -> None:
+        self._structs: dict[tuple[Any, ...], Any] = {}
+        self._lists: dict[int, tuple[Any, Any]] = {}
+        self._unified: dict[tuple[int, int], tuple[Any, Any, Any]] = {}
+
+    def infer(self, value: Any) -> Any:
+        t = type(value)
+        if t is dict:
+            types = tuple(map(type, value.values()))
+            if _SCALARS.issuperset(types):
+                key = (tuple(value), types)
+                desc = self._structs.get(key)
+                if desc is None:
+                    desc = ("D", dict(zip(value, types, strict=True)))
+                    self._structs[key] = desc
+                return desc
+            return ("D", {k: self.infer(v) for k, v in value.items()})
+        if t is list:
+            elem: Any = _NULL
+            structs = self._structs
+            for item in value:
+                if type(item) is dict:
+                    types = tuple(map(type, item.values()))
+                    d = structs.get((tuple(item), types))
+                    if d is None:
+                        d = self.infer(item)
+                else:
+                    d = self.infer(item)
+                if d is not elem:
+                    elem = self.unify(elem, d, "/[]")
+            hit = self._lists.get(id(elem))
+            if hit is None or hit[0] is not elem:
+                hit = (elem, ("L", elem))
+                self._lists[id(elem)] = hit
+            return hit[1]
+        if t in _NAMES:
+            return t
+        return object
+
+    def unify(self, a: Any, b: Any, where: str) -> Any:
+        if a is b:
+            return a
+        key = (id(a), id(b))
+        hit = self._unified.get(key)
+        if hit is not None and hit[0] is a and hit[1] is b:
+            return hit[2]
+        result = _unify(a, b, where)
+        if result == a:
+            result = a
+        elif result == b:
+            result = b
+        self._unified[key] = (a, b, result)
+        return result
+
+
 @dataclass
 class Schema:
     """The inferred table schema: top-level column types (``("D", {...})`` descriptors)."""
@@ -506,6 +588,7 @@ def infer_schema(loaded: LoadedRows) -> Schema:
     """Unify every row's types the way Arrow does; :class:`LoadProblem` on a conflict."""
     columns: dict[str, Any] = {}
     cache: dict[str, Any] = {}
+    typer = ArrowTyper()
     for index, row in enumerate(loaded.rows):
         if type(row) is not dict:
             file, local = loaded.locate(index)
@@ -523,8 +606,8 @@ def infer_schema(loaded: LoadedRows) -> Schema:
             if known is not None and known is t and t is not list and t is not dict:
                 continue
             try:
-                desc = _infer(value)
-                columns[key] = _unify(columns[key], desc, f"/{key}") if key in columns else desc
+                desc = typer.infer(value)
+                columns[key] = typer.unify(columns[key], desc, f"/{key}") if key in columns else desc
             except TypeConflict as exc:
                 file, local = loaded.locate(index)
                 where = exc.where if exc.where.startswith(f"/{key}") else f"/{key}{exc.where}"
@@ -619,6 +702,16 @@ class RowAligner:
         self.chosen_keys = schema.keys_of(attr.col("chosen"))
         self.rejected_keys = schema.keys_of(attr.col("rejected"))
         self._isfile = (index or MediaDirIndex()).isfile
+        self._mapping = self._tag_mapping()
+        self._role_tag, self._content_tag = attr.tag("role_tag"), attr.tag("content_tag")
+        self._system_tag = attr.tag("system_tag")
+        self._system_col = attr.col("system")
+        self._accept = (
+            (attr.tag("user_tag"), attr.tag("observation_tag")),
+            (attr.tag("assistant_tag"), attr.tag("function_tag")),
+        )
+        self._media_cols = [(column, attr.col(column)) for column, _ in MEDIA_COLUMNS if attr.col(column)]
+        self._join_cache: dict[str, str] = {}
         formatting = attr.formatting
         converters: dict[Any, Callable[[dict[str, Any]], Aligned]] = {
             "alpaca": self._alpaca,
@@ -646,10 +739,16 @@ class RowAligner:
             medias = medias[:]
         if self.attr.load_from in ("script", "file"):
             if isinstance(medias[0], str):
+                joined = self._join_cache
                 for i in range(len(medias)):
-                    media_path = os.path.join(self.media_dir, medias[i])
-                    if self._isfile(media_path):
-                        medias[i] = media_path
+                    item = medias[i]
+                    hit = joined.get(item) if type(item) is str else None
+                    if hit is None:
+                        media_path = os.path.join(self.media_dir, item)
+                        hit = media_path if self._isfile(media_path) else item
+                        if len(joined) < 1_000_000:
+                            joined[item] = hit
+                    medias[i] = hit
             elif isinstance(medias[0], list):
                 for i in range(len(medias)):
                     frames = list(medias[i])
@@ -661,12 +760,14 @@ class RowAligner:
         return medias
 
     def _media_fields(self, row: dict[str, Any], out: Aligned) -> None:
-        for column, _ in MEDIA_COLUMNS:
-            name = self.attr.col(column)
-            if name:
-                raw = _col(row, name, self.top)
-                setattr(out, "raw_" + column, raw)
-                setattr(out, column, self.find_medias(raw))
+        for column, name in self._media_cols:
+            raw = row[name] if name in row else _col(row, name, self.top)
+            if column == "images":
+                out.raw_images, out.images = raw, self.find_medias(raw)
+            elif column == "videos":
+                out.raw_videos, out.videos = raw, self.find_medias(raw)
+            else:
+                out.raw_audios, out.audios = raw, self.find_medias(raw)
 
     # -- alpaca ------------------------------------------------------------------------------------
     def _alpaca(self, row: dict[str, Any]) -> Aligned:
@@ -732,14 +833,19 @@ class RowAligner:
         }
 
     def _leading_system(self, row: dict[str, Any], messages: Any, openai: bool) -> tuple[Any, Any]:
-        a = self.attr
-        role_tag, content_tag, system_tag = a.tag("role_tag"), a.tag("content_tag"), a.tag("system_tag")
-        if system_tag and len(messages) != 0 and _field(messages[0], role_tag, self.msg_keys) == system_tag:
-            return _field(messages[0], content_tag, self.msg_keys), messages[1:]
+        role_tag, content_tag, system_tag = self._role_tag, self._content_tag, self._system_tag
+        if system_tag and len(messages) != 0:
+            first = messages[0]
+            try:
+                role = first[role_tag]
+            except (KeyError, TypeError):
+                role = _field(first, role_tag, self.msg_keys)
+            if role == system_tag:
+                return _field(first, content_tag, self.msg_keys), messages[1:]
+        system_col = self._system_col
         if openai:
-            system_col = a.col("system")
             return (row.get(system_col, "") if system_col else ""), messages
-        return (_col(row, a.col("system"), self.top) if a.col("system") else ""), messages
+        return (_col(row, system_col, self.top) if system_col else ""), messages
 
     def _pair(self, row: dict[str, Any], out: Aligned, aligned: list[dict[str, Any]], accept: Any) -> bool:
         """The pairwise branch shared by sharegpt and openai; returns whether it applied."""
@@ -792,23 +898,30 @@ class RowAligner:
 
     def _sharegpt(self, row: dict[str, Any]) -> Aligned:
         a = self.attr
-        role_tag, content_tag = a.tag("role_tag"), a.tag("content_tag")
-        mapping = self._tag_mapping()
-        odd = (a.tag("user_tag"), a.tag("observation_tag"))
-        even = (a.tag("assistant_tag"), a.tag("function_tag"))
-        accept = (odd, even)
+        role_tag, content_tag = self._role_tag, self._content_tag
+        mapping = self._mapping
+        accept = self._accept
+        even = accept[1]
         messages = _col(row, a.col("messages"), self.top)
         system, messages = self._leading_system(row, messages, openai=False)
         out = Aligned([], [], system, "", None, None, None)
         aligned: list[dict[str, Any]] = []
         broken = False
+        msg_keys = self.msg_keys
         for turn_idx, message in enumerate(messages):
-            role = _field(message, role_tag, self.msg_keys)
+            try:
+                role = message[role_tag]
+            except (KeyError, TypeError):
+                role = _field(message, role_tag, msg_keys)
             if role not in accept[turn_idx % 2]:
                 out.warnings.append(("role-order", f"Invalid role tag in {messages}."))
                 broken = True
                 break
-            aligned.append({"role": mapping[role], "content": _field(message, content_tag, self.msg_keys)})
+            try:
+                content = message[content_tag]
+            except (KeyError, TypeError):
+                content = _field(message, content_tag, msg_keys)
+            aligned.append({"role": mapping[role], "content": content})
         if (not a.ranking and len(aligned) % 2 != 0) or (a.ranking and len(aligned) % 2 == 0):
             out.warnings.append(("turn-count", f"Invalid message count in {messages}."))
             broken = True
@@ -1103,7 +1216,9 @@ def read(paths: Sequence[str], options: Any, findings: Findings, name: str) -> D
         return Dataset(name=name, samples=iter(()), source_files=())
     attr = opened.attr
     kinds = frozenset(kind for column, kind in MEDIA_COLUMNS if attr.col(column))
-    judge = SampleJudge(ValidateOptions(stage=stage, tokens=tokens, check="none"), name)
+    judge = SampleJudge(
+        ValidateOptions(stage=stage, tokens=tokens, check="none", count_placeholders=False), name
+    )
 
     def samples() -> Iterator[Sample]:
         loaded = opened.loaded
