@@ -281,3 +281,33 @@ def test_lf_folder_detected_and_entry_read(shared_data: Path, tmp_path: Path) ->
         == "lf: detected llamafactory (a LLaMA-Factory dataset folder with dataset_info.json)"
     )
     assert out == "Wrote 6 samples to data/mm.json and entry 'mm' in data/dataset_info.json\n"
+
+
+def test_kto_and_media_field_consistency(tmp_path: Path) -> None:
+    _write(
+        tmp_path / "k.json",
+        [
+            {"conversations": _pair("Hi", "Hello"), "label": True},
+            {"conversations": _pair("Hi", "Bye")},
+            {"conversations": _pair("Hi", "Yo"), "label": "false"},
+            {"conversations": _pair("Hi", "Hey"), "label": False, "image": "a.png", "images": ["b.png"]},
+        ],
+    )
+    code, out, err = _run(["sharegpt2lf", "k.json", "-o", "data", "--on-error", "skip"], tmp_path)
+    assert code == 0, err
+    assert err.splitlines() == [
+        "error kto-label-missing (1):",
+        "  k.json:$[1]: KTO data (the file's first record has a true/false label) but this record has no "
+        "label; LF drops it in KTO training",
+        "  fix: give every record a `label` (or `kto_tag`) of true or false",
+        "error kto-tag-type (1):",
+        "  k.json:$[2].label: the KTO label `label` is 'false', not true/false; LF drops the sample",
+        "  fix: use JSON true or false",
+        "error media-ambiguous (1):",
+        "  k.json:$[3].image: the record has both `image` (LLaVA) and `images`; mmconvert cannot tell which "
+        "one holds the images",
+        "  fix: keep one of the two fields",
+    ]
+    assert out.startswith("Wrote 1 samples to data/sharegpt.json")
+    info = json.loads((tmp_path / "data/dataset_info.json").read_text(encoding="utf-8"))
+    assert info["sharegpt"]["columns"]["kto_tag"] == "kto_tag"

@@ -96,7 +96,7 @@ def read_conversations(
             base = media_base(options, split.path)
             for _, source, record in iter_dict_records(split.path, findings, name or None, split):
                 draft = Draft(source, name or None)
-                _convert_record(draft, record, base, ranking)
+                _convert_record(draft, record, base, ranking, kto)
                 sample = finish(draft, findings, options)
                 if sample is not None:
                     yield sample
@@ -118,7 +118,10 @@ def _content_paths(key: str, content_key: str) -> tuple[str, ...]:
     return tuple(f".{key}[{i}].{content_key}" for i in range(64))
 
 
-def _convert_record(draft: Draft, record: dict[str, Any], base: str, ranking: bool) -> None:
+def _convert_record(
+    draft: Draft, record: dict[str, Any], base: str, ranking: bool, kto: bool | None = None
+) -> None:
+    """One record into ``draft``; ``kto=None`` accepts KTO labels without requiring them."""
     key = next((k for k in MESSAGE_KEYS if k in record), None)
     if key is None:
         draft.error(
@@ -172,8 +175,17 @@ def _convert_record(draft: Draft, record: dict[str, Any], base: str, ranking: bo
     for column, kind in _MEDIA_KEYS:
         if column in record:
             read_media_column(draft, record, kind, column, base)
-    if "image" in record and "images" not in record:
-        read_media_column(draft, record, MediaKind.IMAGE, "image", base)
+    if "image" in record:
+        if "images" not in record:
+            read_media_column(draft, record, MediaKind.IMAGE, "image", base)
+        elif record["image"] is not None:
+            draft.error(
+                "media-ambiguous",
+                "the record has both `image` (LLaVA) and `images`; mmconvert cannot tell which one holds "
+                "the images",
+                "keep one of the two fields",
+                ".image",
+            )
     if ranking:
         draft.chosen = _answer(draft, record, "chosen")
         draft.rejected = _answer(draft, record, "rejected")
@@ -196,6 +208,19 @@ def _convert_record(draft: Draft, record: dict[str, Any], base: str, ranking: bo
                     f".{label_key}",
                 )
             break
+    if kto and draft.kto_label is None and not draft.errors:
+        draft.error(
+            "kto-label-missing",
+            "KTO data (the file's first record has a true/false label) but this record has no label; "
+            "LF drops it in KTO training",
+            "give every record a `label` (or `kto_tag`) of true or false",
+        )
+    elif kto is False and draft.kto_label is not None:
+        draft.error(
+            "kto-mixed",
+            "the record has a KTO label but the file's first record has none",
+            "keep KTO and SFT records in separate files",
+        )
 
 
 def _answer(draft: Draft, record: dict[str, Any], key: str) -> Turn | None:
