@@ -346,36 +346,40 @@ def test_alpaca_entry_declares_every_written_column_and_no_tags() -> None:
 
 
 @pytest.mark.parametrize(
-    ("sample", "dataset", "message"),
+    ("sample", "dataset", "message", "path"),
     [
         (
             _sample((U, "q"), (F, '{"name": "f", "arguments": {}}'), (OBS, "r"), (A, "a")),
             _dataset(),
-            "turn 1 is a function_call turn; LF's alpaca layout has only user and assistant turns",
+            "turn 2 is a function_call turn; LF's alpaca layout has only user and assistant turns",
+            "$[4].turns[1]",
         ),
         (
             _sample((U, "q"), (U, "q2"), (A, "a")),
             _dataset(),
-            "turn 1 is a user turn where LF's alpaca layout needs a assistant turn (history is a list of "
-            "[question, answer] pairs)",
+            "turn 2 is a user turn where LF's alpaca layout needs an assistant turn (history is a list "
+            "of [question, answer] pairs)",
+            "$[4].turns[1]",
         ),
         (
             _sample((U, "q"), (A, "a"), (U, "q2")),
             _dataset(),
             "LF's alpaca layout needs the conversation to end on the assistant's answer",
+            "$[4]",
         ),
         (
             _sample((U, "q"), chosen=Turn(F, "{}"), rejected=Turn(A, "b")),
             _dataset(ranking=True),
             "the chosen answer has the role 'function_call'; LF trains it as an answer only with the role "
             "'assistant'",
+            "$[4]",
         ),
     ],
 )
-def test_alpaca_unsupported(sample: Sample, dataset: Dataset, message: str) -> None:
+def test_alpaca_unsupported(sample: Sample, dataset: Dataset, message: str, path: str) -> None:
     problem = export_problem(sample, dataset, Layout.ALPACA)
     assert problem is not None
-    assert (problem.code, problem.message, problem.path) == ("unsupported-in-alpaca", message, "$[4]")
+    assert (problem.code, problem.message, problem.path) == ("unsupported-in-alpaca", message, path)
 
 
 @pytest.mark.parametrize("layout", [Layout.SHAREGPT, Layout.ALPACA])
@@ -387,8 +391,8 @@ def test_preference_and_kto_shape_checked_for_both_layouts(layout: Layout) -> No
     good = _sample((U, "q"), chosen=Turn(A, "a"), rejected=Turn(A, "b"))
     assert message(good, _dataset(ranking=True)) is None
     assert message(good, _dataset()) == (
-        "a preference sample in a dataset that is not (ranking) dataset: LF reads a dataset either as "
-        "preference data or not"
+        "a preference sample (chosen/rejected) in a dataset that is not preference data: LF reads a "
+        "dataset either as preference data or not"
     )
     assert message(_sample((U, "q"), (A, "a")), _dataset(ranking=True)) == (
         "a sample without chosen/rejected answers in a preference (ranking) dataset: LF reads a dataset "

@@ -73,7 +73,8 @@ def test_unsupported_sample_is_named_in_a_dry_run_and_skipped_on_request(tmp_pat
     assert (code, out) == (1, "")
     assert err.splitlines() == [
         "error unsupported-in-alpaca (1):",
-        f"  {tools}:$[0]: turn 1 is a function_call turn; LF's alpaca layout has only user and "
+        f"  {tools}:$[0].conversations[1].value: turn 2 is a function_call turn; LF's alpaca layout has "
+        "only user and "
         "assistant turns",
         "  fix: use the sharegpt layout (--to llamafactory), which keeps tool calls",
         "Error: 1 error(s) in the data; nothing was written",

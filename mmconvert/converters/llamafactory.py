@@ -92,8 +92,9 @@ def sharegpt_entry(file_name: str, columns: set[str], ranking: bool) -> dict[str
 _ANSWER_ROLES = (Role.ASSISTANT, Role.FUNCTION)
 
 
-def _unsupported(sample: Sample, layout: Layout, message: str, hint: str) -> Finding:
-    return Finding.at(sample.source, f"unsupported-in-{layout.value}", Severity.ERROR, message, hint=hint)
+def _unsupported(sample: Sample, layout: Layout, message: str, hint: str, subpath: str = "") -> Finding:
+    code = f"unsupported-in-{layout.value}"
+    return Finding.at(sample.source, code, Severity.ERROR, message, hint=hint, subpath=subpath)
 
 
 def export_problem(sample: Sample, dataset: Dataset, layout: Layout) -> Finding | None:
@@ -106,14 +107,14 @@ def export_problem(sample: Sample, dataset: Dataset, layout: Layout) -> Finding 
     turns = sample.turns
     if dataset.ranking != sample.is_preference:
         what = (
-            "a preference sample in a dataset that is not"
+            "a preference sample (chosen/rejected) in a dataset that is not preference data"
             if sample.is_preference
-            else ("a sample without chosen/rejected answers in a preference")
+            else "a sample without chosen/rejected answers in a preference (ranking) dataset"
         )
         return _unsupported(
             sample,
             layout,
-            f"{what} (ranking) dataset: LF reads a dataset either as preference data or not",
+            f"{what}: LF reads a dataset either as preference data or not",
             "convert preference and SFT samples into separate datasets",
         )
     if sample.is_preference:
@@ -165,17 +166,21 @@ def export_problem(sample: Sample, dataset: Dataset, layout: Layout) -> Finding 
             return _unsupported(
                 sample,
                 layout,
-                f"turn {i} is a {turn.role.value} turn; LF's alpaca layout has only user and assistant turns",
+                f"turn {i + 1} is a {turn.role.value} turn; LF's alpaca layout has only user and "
+                "assistant turns",
                 "use the sharegpt layout (--to llamafactory), which keeps tool calls",
+                sample.source.turn_path(i),
             )
         expected = Role.USER if i % 2 == 0 else Role.ASSISTANT
         if turn.role is not expected:
             return _unsupported(
                 sample,
                 layout,
-                f"turn {i} is a {turn.role.value} turn where LF's alpaca layout needs a "
-                f"{expected.value} turn (history is a list of [question, answer] pairs)",
+                f"turn {i + 1} is a {turn.role.value} turn where LF's alpaca layout needs "
+                f"{'a user' if expected is Role.USER else 'an assistant'} turn (history is a list of "
+                "[question, answer] pairs)",
                 "fix the turn order, or use the sharegpt layout (--to llamafactory)",
+                sample.source.turn_path(i),
             )
     if not turns or (len(turns) % 2 == 0) == sample.is_preference:
         return _unsupported(
