@@ -311,3 +311,19 @@ def test_kto_and_media_field_consistency(tmp_path: Path) -> None:
     assert out.startswith("Wrote 1 samples to data/sharegpt.json")
     info = json.loads((tmp_path / "data/dataset_info.json").read_text(encoding="utf-8"))
     assert info["sharegpt"]["columns"]["kto_tag"] == "kto_tag"
+
+
+def test_openai_reports_fields_it_does_not_read(tmp_path: Path) -> None:
+    messages = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]
+    _write(tmp_path / "o.json", [{"messages": messages, "rejected_response": "Go away"}])
+    code, _, err = _run(["convert", "o.json", "--from", "openai", "-o", "data"], tmp_path)
+    assert code == 1
+    assert err.splitlines()[:3] == [
+        "error field-unsupported (1):",
+        "  o.json:$[0].rejected_response: the record has `rejected_response`, which the openai importer does "
+        "not read (the sample would lose it)",
+        "  fix: convert with --from swift",
+    ]
+    code, _, err = _run(["convert", "o.json", "-o", "data"], tmp_path)
+    assert code == 0, err
+    assert "detected swift" in err

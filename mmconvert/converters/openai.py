@@ -39,6 +39,14 @@ from mmconvert.model import MEDIA_KINDS, Dataset, MediaKind, Role, Sample
 from mmconvert.options import ChatOptions
 from mmconvert.roles import content_finding
 
+#: Preference/KTO fields other importers read; here they are reported, never silently ignored.
+_OTHER_IMPORTER_FIELDS = (
+    ("chosen", "sharegpt"),
+    ("rejected", "sharegpt"),
+    ("kto_tag", "sharegpt"),
+    ("label", "sharegpt"),
+    ("rejected_response", "swift"),
+)
 TOOL_RESPONSE_JOIN = "\n</tool_response>\n<tool_response>\n"
 _OPENAI_ROLES = {"developer": "system", "function": "tool"}
 _PART_KINDS = {
@@ -124,6 +132,14 @@ def _convert_record(draft: Draft, record: dict[str, Any], base: str, options: Ch
     read_tools(draft, record)
     for kind in MEDIA_KINDS:
         read_media_column(draft, record, kind, MEDIA_COLUMNS[kind], base)
+    for key, use in _OTHER_IMPORTER_FIELDS:
+        if record.get(key) is not None:
+            draft.error(
+                "field-unsupported",
+                f"the record has `{key}`, which the openai importer does not read (the sample would lose it)",
+                f"convert with --from {use}",
+                f".{key}",
+            )
 
 
 def _text_content(

@@ -186,6 +186,13 @@ def _convert_record(
                 "keep one of the two fields",
                 ".image",
             )
+    if record.get("rejected_response") is not None and kto is not None:
+        draft.error(
+            "field-unsupported",
+            "the record has ms-swift's `rejected_response`, which the sharegpt importer does not read",
+            "convert with --from swift",
+            ".rejected_response",
+        )
     if ranking:
         draft.chosen = _answer(draft, record, "chosen")
         draft.rejected = _answer(draft, record, "rejected")
