@@ -748,7 +748,10 @@ def validate_dataset(
             return DatasetResult(name, "not-local", message=exc.message)
         if exc.file is None:
             exc.file = registry_path
-        findings.add(exc.finding(name))
+        finding = exc.finding(name)
+        if exc.code == "data-file-not-checked":  # we cannot tell, LF might load it
+            finding = msgspec.structs.replace(finding, severity=Severity.WARNING)
+        findings.add(finding)
         status = "not-checked" if exc.code == "data-file-not-checked" else "load-error"
         return DatasetResult(name, status, message=exc.message, file=exc.file)
 
@@ -855,7 +858,13 @@ def validate_folder(
     """
     from mmconvert.errors import UsageError
 
-    registry_path, registry = read_registry(dataset_dir)
+    try:
+        registry_path, registry = read_registry(dataset_dir)
+    except LoadProblem as exc:
+        findings = Findings()
+        findings.add(exc.finding(None))
+        failed = [DatasetResult(n, "load-error", message=exc.message) for n in names or []]
+        return ValidateResult(dataset_dir, os.path.join(dataset_dir, "dataset_info.json"), failed, findings)
     if names:
         unknown = [n for n in names if n not in registry]
         if unknown:

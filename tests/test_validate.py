@@ -426,3 +426,25 @@ def test_shared_lf_data_agrees_with_real_lf(shared_data: Path, tmp_path: Path) -
             mp.chdir(folder)
             result = validate_folder(".", names, ValidateOptions(stage=stage, template="qwen2_vl"))
         assert compare(oracle, result).mismatches == []
+
+
+def test_invalid_registry_is_an_error_finding_not_usage(tmp_path: Path) -> None:
+    (tmp_path / "dataset_info.json").write_text('{"a": {"file_name": "a.json",}}')
+    result = CliRunner().invoke(cli, ["validate", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "error registry-invalid (1):" in result.stderr
+    assert "Cannot open " in result.stderr and "dataset_info.json due to " in result.stderr
+
+
+def test_parquet_without_pyarrow_is_reported_not_checked(tmp_path: Path) -> None:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("pyarrow is installed: parquet files are read")
+    (tmp_path / "d.parquet").write_bytes(b"PAR1")
+    (tmp_path / "dataset_info.json").write_text(json.dumps({"d": {"file_name": "d.parquet"}}))
+    result = CliRunner().invoke(cli, ["validate", str(tmp_path)])
+    assert result.exit_code == 0, result.stderr
+    assert "d: not checked (parquet files need pyarrow, which is not installed" in result.stdout

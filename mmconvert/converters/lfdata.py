@@ -105,7 +105,7 @@ class LoadProblem(Exception):
         self.index = index
         self.path = path
 
-    def finding(self, dataset: str) -> Finding:
+    def finding(self, dataset: str | None) -> Finding:
         return Finding(
             code=self.code,
             severity=Severity.ERROR,
@@ -1058,10 +1058,28 @@ def read_registry(dataset_dir: str) -> tuple[str, dict[str, Any]]:
             f"{path}: not found", hint="dataset_dir must hold LLaMA-Factory's dataset_info.json"
         ) from None
     except (OSError, ValueError) as exc:
-        raise UsageError(f"Cannot open {path} due to {exc}.") from exc
+        raise LoadProblem(
+            "registry-invalid",
+            f"Cannot open {path} due to {exc}.",
+            hint="fix dataset_info.json (it must be one JSON object of entries)",
+            file=path,
+        ) from exc
     if not isinstance(data, dict):
-        raise UsageError(f"{path}: the top level is a {type(data).__name__}, LLaMA-Factory expects an object")
+        raise LoadProblem(
+            "registry-invalid",
+            f"the top level of {path} is a {type(data).__name__}, LLaMA-Factory expects an object of entries",
+            hint='write {"name": {"file_name": ...}, ...}',
+            file=path,
+        )
     return path, data
+
+
+def read_registry_or_fail(dataset_dir: str) -> tuple[str, dict[str, Any]]:
+    """:func:`read_registry` for importing: an unusable registry is an :class:`InputError`."""
+    try:
+        return read_registry(dataset_dir)
+    except LoadProblem as exc:
+        raise InputError(exc.message, hint=exc.hint) from exc
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -1097,7 +1115,7 @@ def _locate_entry(paths: Sequence[str], options: Any) -> tuple[str, str]:
         dataset_dir, data_file = os.path.dirname(target), None
     else:
         dataset_dir, data_file = os.path.dirname(target), target
-    _, registry = read_registry(dataset_dir)
+    _, registry = read_registry_or_fail(dataset_dir)
     if wanted:
         if wanted not in registry:
             raise UsageError(f"Undefined dataset {wanted} in {DATA_CONFIG}.")
@@ -1205,7 +1223,7 @@ def read(paths: Sequence[str], options: Any, findings: Findings, name: str) -> D
     from mmconvert.validate import SampleJudge, ValidateOptions
 
     dataset_dir, entry_name = _locate_entry(paths, options)
-    registry_path, registry = read_registry(dataset_dir)
+    registry_path, registry = read_registry_or_fail(dataset_dir)
     media_dir = getattr(options, "media_dir", None)
     stage = getattr(options, "stage", "sft") or "sft"
     tokens = getattr(options, "tokens", None) or PlaceholderTokens()
