@@ -33,6 +33,12 @@ from mmconvert.findings import Findings
 from mmconvert.model import MEDIA_KINDS, Dataset, MediaKind, Role, Sample, Turn
 from mmconvert.options import ChatOptions
 
+#: ms-swift fields LF cannot express; a record carrying one is reported, not half-converted.
+_UNSUPPORTED = (
+    ("objects", "grounding boxes filled into <ref-object>/<bbox> at training time"),
+    ("rejected_messages", "a whole rejected conversation"),
+    ("rejected_images", "images for the rejected answer only"),
+)
 QUERY_KEYS = ("query", "prompt", "question", "problem")
 RESPONSE_KEYS = ("response", "answer")
 
@@ -101,6 +107,14 @@ def _convert_record(draft: Draft, record: dict[str, Any], base: str, ranking: bo
                 f"the KTO label `label` is {label!r}, not true/false; LF drops the sample",
                 "use JSON true or false",
                 ".label",
+            )
+    for key, why in _UNSUPPORTED:
+        if record.get(key) is not None:
+            draft.error(
+                "field-unsupported",
+                f"the record has ms-swift's `{key}` ({why}), which LF 0.9.5 has no place for",
+                "drop or expand the field before converting",
+                f".{key}",
             )
     if ranking:
         _read_rejected(draft, record)
