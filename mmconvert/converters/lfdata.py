@@ -27,6 +27,7 @@ import msgspec
 
 from mmconvert.errors import InputError, UsageError
 from mmconvert.findings import Finding, Findings, Severity
+from mmconvert.io import DECODE_FAILURES, decode_problem
 from mmconvert.media import DirectoryIndex, FileState
 from mmconvert.model import Dataset, Media, MediaKind, Role, Sample, SourceRef, Turn
 
@@ -292,7 +293,7 @@ def _decode_json_file(path: str) -> list[Any]:
         )
     try:
         value = msgspec.json.decode(data)
-    except msgspec.DecodeError:
+    except DECODE_FAILURES:  # not one JSON value (maybe JSON Lines), invalid UTF-8, absurd nesting
         value = None
     else:
         if isinstance(value, list):
@@ -311,10 +312,11 @@ def _decode_json_file(path: str) -> list[Any]:
             continue
         try:
             rows.append(decoder.decode(line))
-        except msgspec.DecodeError as exc:
+        except DECODE_FAILURES as exc:
             raise LoadProblem(
                 "data-file-json",
-                f"not valid JSON or JSON Lines: line {lineno}: {exc} (datasets: JSON parse error)",
+                f"not valid JSON or JSON Lines: line {lineno}: {decode_problem(exc)} (datasets: JSON "
+                "parse error)",
                 hint="fix the JSON; a .json file may be one array or one object per line",
                 file=path,
                 path=f"line {lineno}",
@@ -1057,7 +1059,7 @@ def read_registry(dataset_dir: str) -> tuple[str, dict[str, Any]]:
         raise UsageError(
             f"{path}: not found", hint="dataset_dir must hold LLaMA-Factory's dataset_info.json"
         ) from None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise LoadProblem(
             "registry-invalid",
             f"Cannot open {path} due to {exc}.",
