@@ -327,3 +327,19 @@ def test_openai_reports_fields_it_does_not_read(tmp_path: Path) -> None:
     code, _, err = _run(["convert", "o.json", "-o", "data"], tmp_path)
     assert code == 0, err
     assert "detected swift" in err
+
+
+def test_llava_video_image_tag_becomes_video_tag(tmp_path: Path) -> None:
+    (tmp_path / "v.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42")
+    _write(
+        tmp_path / "v.json",
+        [
+            {"video": "v.mp4", "conversations": _pair("<image>\nWhat happens?", "A dance.")},
+            {"video": "v.mp4", "conversations": _pair("What happens?", "A dance.")},
+        ],
+    )
+    code, _, err = _run(["convert", "v.json", "--from", "llava", "-o", "data"], tmp_path)
+    assert code == 0, err
+    rows = json.loads((tmp_path / "data/converted.json").read_text(encoding="utf-8"))
+    assert [r["messages"][0]["content"] for r in rows] == ["<video>\nWhat happens?", "<video>What happens?"]
+    assert [r["videos"] for r in rows] == [["../v.mp4"], ["../v.mp4"]]

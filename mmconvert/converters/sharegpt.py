@@ -3,8 +3,9 @@
 
 Roles ``human``/``user``, ``gpt``/``assistant``, ``system``, ``observation``/``tool`` and
 ``function_call``; record fields ``system``, ``tools`` (list or JSON text), ``images``/``videos``/
-``audios`` (LLaVA's ``image`` too), preference answers ``chosen``/``rejected`` (message objects, or
-plain strings, which are taken as assistant answers) and KTO labels ``kto_tag``/``label``.  A leading
+``audios`` (LLaVA's ``image`` and LLaVA-Video's ``video`` too), preference answers
+``chosen``/``rejected`` (message objects, or plain strings, which are taken as assistant answers) and
+KTO labels ``kto_tag``/``label``.  A leading
 system message becomes the system prompt, as LF does.  Media paths are relative to ``--media-dir``
 (default: the input file's folder).  JSON arrays and JSON Lines are read record by record.
 """
@@ -30,7 +31,7 @@ from mmconvert.converters.chat import (
     take_system,
 )
 from mmconvert.converters.records import RecordFile, iter_objects, split_records
-from mmconvert.findings import Findings
+from mmconvert.findings import Finding, Findings, Severity
 from mmconvert.model import MEDIA_KINDS, Dataset, MediaKind, Role, Sample, Turn
 from mmconvert.options import ChatOptions
 from mmconvert.roles import SOURCE_ROLES
@@ -44,7 +45,7 @@ NUMBERED_TAG_BYTES = re.compile(rb"<image[ _]\d+>")
 _PART_TYPE = re.compile(rb'"type"\s*:\s*"(image|video|audio|input_audio)')
 _KIND_KEYS = {
     MediaKind.IMAGE: ("images", "image"),
-    MediaKind.VIDEO: ("videos",),
+    MediaKind.VIDEO: ("videos", "video"),
     MediaKind.AUDIO: ("audios",),
 }
 _PROBE = 100
@@ -186,6 +187,8 @@ def _convert_record(
                 "keep one of the two fields",
                 ".image",
             )
+    if "video" in record and "videos" not in record:
+        _read_llava_video(draft, record, base)
     if record.get("rejected_response") is not None and kto is not None:
         draft.error(
             "field-unsupported",
@@ -228,6 +231,31 @@ def _convert_record(
             "the record has a KTO label but the file's first record has none",
             "keep KTO and SFT records in separate files",
         )
+
+
+def _read_llava_video(draft: Draft, record: dict[str, Any], base: str) -> None:
+    """LLaVA-Video's ``video`` field.  Its data marks the video with ``<image>``; when a record has no
+    images and exactly one such tag per video, the tags become ``<video>`` (else LF would count images)."""
+    read_media_column(draft, record, MediaKind.VIDEO, "video", base)
+    videos = len(draft.media[MediaKind.VIDEO])
+    if not videos or draft.media[MediaKind.IMAGE]:
+        return
+    users = [i for i, t in enumerate(draft.turns) if t.role is Role.USER]
+    if sum(draft.turns[i].content.count("<image>") for i in users) != videos:
+        return
+    for i in users:
+        text = draft.turns[i].content
+        if "<image>" in text:
+            draft.turns[i] = Turn(Role.USER, text.replace("<image>", "<video>"))
+    draft.notes.append(
+        Finding.at(
+            draft.source,
+            "video-tag-converted",
+            Severity.INFO,
+            "LLaVA-Video marks its video with <image>; converted to <video>",
+            dataset=draft.dataset,
+        )
+    )
 
 
 def _answer(draft: Draft, record: dict[str, Any], key: str) -> Turn | None:
