@@ -92,6 +92,7 @@ class MediaProbe:
         self.jobs = jobs
         self._index = DirectoryIndex()
         self._cache: dict[str, tuple[str, str] | None] = {}
+        self._sizes: dict[str, tuple[int, int]] = {}
 
     def check_many(self, items: dict[str, str]) -> None:
         """Check ``{path: kind}`` (those not checked yet) in one batch."""
@@ -109,6 +110,9 @@ class MediaProbe:
         for path in todo:
             check = checks.get(path)
             problem = getattr(check, "problem", None)
+            width, height = getattr(check, "width", None), getattr(check, "height", None)
+            if isinstance(width, int) and isinstance(height, int):
+                self._sizes[path] = (width, height)
             if problem is None:
                 self._cache[path] = None
                 continue
@@ -118,6 +122,10 @@ class MediaProbe:
             else:
                 message = getattr(check, "message", None) or reason
                 self._cache[path] = (f"media-{reason}", f"{todo[path]} file {path!r} {message}")
+
+    def size(self, path: str) -> tuple[int, int] | None:
+        """(width, height) of an image whose header was read, else None."""
+        return self._sizes.get(path)
 
     def problem(self, path: str, kind: str) -> tuple[str, str] | None:
         """(finding code, message) when LF cannot open ``path``, else None."""
@@ -441,6 +449,15 @@ class SampleJudge:
                     requests.append(MediaRequest(frame, "image", column, index, frame=True))
             return None
         return f"Expect input is a list of {kind}s, but got {type(item)}."
+
+    def budget_sample(self, al: Aligned, source: SourceRef) -> Sample:
+        """The sample as the token budget sees it (text of the messages LF encodes, system, tools)."""
+        sample = self._as_sample(al, source)
+        return msgspec.structs.replace(
+            sample,
+            system=al.system if isinstance(al.system, str) else None,
+            tools=al.tools if isinstance(al.tools, str) else None,
+        )
 
     def _as_sample(self, al: Aligned, source: SourceRef) -> Sample:
         def turn(message: dict[str, Any]) -> Turn:
@@ -775,6 +792,8 @@ def _judge_rows(
     bad: set[int] = set()
     pending: list[tuple[SourceRef, list[MediaRequest]]] = []
     wanted: dict[str, str] = {}
+    budget = _token_budget(options)
+    budgeted: dict[int, Sample] = {}
     for index, row in enumerate(loaded.rows):
         while part + 1 < len(starts) and starts[part + 1] <= index:
             part += 1
@@ -807,6 +826,8 @@ def _judge_rows(
                 continue
         if requests:
             pending.append((source, requests))
+            if budget is not None and aligned.images:
+                budgeted[index] = judge.budget_sample(aligned, source)
             for request in requests:
                 wanted.setdefault(request.path, request.kind)
     if pending and options.check != "none":
@@ -816,6 +837,10 @@ def _judge_rows(
             if problems:
                 sample_findings.extend(problems)
                 bad.add(source.index)
+            elif budget is not None and source.index in budgeted:
+                sample_findings.extend(
+                    _budget_findings(budgeted[source.index], requests, probe, budget, name)
+                )
     result.error_samples = sorted(bad)
     findings.extend(sample_findings)
     result.will_train = result.rows - len(result.error_samples)
@@ -836,6 +861,37 @@ def _judge_rows(
             )
         )
     return result
+
+
+def _token_budget(options: ValidateOptions) -> Any:
+    """The visual-token budget (:mod:`mmconvert.tokens`) for the template, when image sizes will be known
+    (``--check header`` or ``decode``) and the template's vision numbers are; else None."""
+    if options.template is None or options.check not in ("header", "decode"):
+        return None
+    try:
+        from mmconvert.tokens import TEMPLATES as VISION_TEMPLATES
+        from mmconvert.tokens import TokenBudget
+
+        if options.template not in VISION_TEMPLATES:
+            return None
+        return TokenBudget.from_template(options.template, cutoff_len=options.cutoff_len)
+    except Exception:  # the budget module is optional here
+        return None
+
+
+def _budget_findings(
+    sample: Sample, requests: list[MediaRequest], probe: MediaProbe, budget: Any, dataset: str
+) -> list[Finding]:
+    known = [probe.size(r.path) for r in requests if r.kind == "image" and not r.frame]
+    sizes = [size for size in known if size is not None]
+    if not sizes or len(sizes) != len(known):
+        return []
+    try:
+        from mmconvert.tokens import check_sample_budget
+
+        return list(check_sample_budget(sample, sizes, budget, dataset))
+    except Exception:
+        return []
 
 
 def _crash_hint(exc: BaseException) -> str:

@@ -448,3 +448,16 @@ def test_parquet_without_pyarrow_is_reported_not_checked(tmp_path: Path) -> None
     result = CliRunner().invoke(cli, ["validate", str(tmp_path)])
     assert result.exit_code == 0, result.stderr
     assert "d: not checked (parquet files need pyarrow, which is not installed" in result.stdout
+
+
+def test_config_cutoff_len_warns_about_image_tokens(shared_data: Path, tmp_path: Path) -> None:
+    pytest.importorskip("mmconvert.tokens")
+    config = tmp_path / "train.yaml"
+    config.write_text(
+        f"dataset_dir: {shared_data / 'llamafactory' / 'data'}\ndataset: mllm_demo\ntemplate: qwen2_vl\n"
+        "cutoff_len: 60\n"
+    )
+    result = CliRunner().invoke(cli, ["validate", "--config", str(config), "--examples", "1"])
+    assert result.exit_code == 0, result.stderr
+    assert "warning image-tokens-over-cutoff (6):" in result.stderr
+    assert "(300x168 -> 66, 300x168 -> 66, +2 each), more than cutoff_len 60" in result.stderr
