@@ -62,7 +62,7 @@ def _common(f: Any) -> Any:
     f = click.option(
         "--media-dir",
         "-m",
-        type=click.Path(file_okay=False),
+        type=click.Path(exists=True, file_okay=False),
         default=None,
         help="Folder relative media paths are resolved against (LLaVA's image_folder).  Default: the "
         "input file's folder.",
