@@ -50,7 +50,7 @@ class PassStats:
     rejected: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MediaOutcome:
     """One media item after resolution and checks: the resolved item, its issues, its pixel size."""
 

@@ -178,7 +178,7 @@ def test_unreadable_file(zoo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPa
             def denied(*args: object, **kwargs: object) -> object:
                 raise PermissionError(13, "Permission denied")
 
-            monkeypatch.setattr(media, "open", denied, raising=False)
+            monkeypatch.setattr(media.os, "open", denied)
         check = check_file(str(locked), "image", CheckTier.HEADER)
         assert check.problem is Reason.UNREADABLE
         assert check.message == "cannot be read (permission denied)"
@@ -334,3 +334,12 @@ def test_passes_check_each_file_once_across_windows(zoo: Path, monkeypatch: pyte
     codes = [(f.index, f.code) for f in findings]
     assert codes == [(1, "media-truncated"), (3, "media-cmyk"), (4, "media-truncated")]
     assert out[0].images[0].resolved == str(zoo / "good.jpg")
+
+
+def test_a_fifo_named_like_an_image_does_not_hang(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.jpg"
+    os.mkfifo(fifo)
+    for tier in ("exists", "header", "decode"):
+        (check,) = check_media_files([str(fifo)], tier, jobs=1).values()
+        assert check.problem is Reason.NOT_FILE
+        assert check.message == "is not a regular file (a device, socket or fifo)"
