@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import codecs
 import json
+import struct
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,6 +94,29 @@ def _unreadable_input(root: Path, mp: pytest.MonkeyPatch) -> None:
 
 def _prompts_file(root: Path, _mp: pytest.MonkeyPatch) -> None:
     (root / "prompts.txt").write_text("\n  \n")
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose header claims ``width`` x ``height`` but holds almost no pixel data."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    idat = zlib.compress(b"\x00" * 16)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def _image_file(name: str, data: bytes) -> Callable[..., None]:
+    def setup(root: Path, _mp: pytest.MonkeyPatch) -> None:
+        (root / "images" / name).write_bytes(data)
+
+    return setup
+
+
+def _truncated_jpeg() -> bytes:
+    data = image_bytes("JPEG", (64, 64))
+    return data[: len(data) // 2]
 
 
 CASES: list[Case] = [
@@ -551,6 +576,48 @@ CASES: list[Case] = [
         "Error: use either --prompt or --prompts, not both",
         args=("--prompt", "x", "--prompts", "prompts.txt"),
         setup=_prompts_file,
+    ),
+    # --- media files that open badly (exit 1); the default tier (exists) does not open files
+    Case(
+        "decompression-bomb-header",
+        one_image(file_name="huge.png"),
+        1,
+        "  in/captions.json:$.annotations[0] (annotation_id=1, image_id=1): image file {tmp}/images/huge.png "
+        "is over Pillow's decompression-bomb limit; LLaMA-Factory's Image.open raises "
+        "DecompressionBombError (30000x30000 = 900,000,000 pixels, limit 178,956,970) "
+        "(in/captions.json:$.images[0].file_name)",
+        args=("--check", "header"),
+        setup=_image_file("huge.png", png_header_only(30000, 30000)),
+    ),
+    Case(
+        "not-an-image",
+        one_image(file_name="garbage.jpg"),
+        1,
+        "  in/captions.json:$.annotations[0] (annotation_id=1, image_id=1): image file "
+        "{tmp}/images/garbage.jpg is not an image Pillow can identify; LLaMA-Factory raises "
+        "UnidentifiedImageError (in/captions.json:$.images[0].file_name)",
+        args=("--check", "header"),
+        setup=_image_file("garbage.jpg", b"not an image at all"),
+    ),
+    Case(
+        "empty-image",
+        one_image(file_name="empty.jpg"),
+        1,
+        "  in/captions.json:$.annotations[0] (annotation_id=1, image_id=1): image file "
+        "{tmp}/images/empty.jpg "
+        "is empty (0 bytes) (in/captions.json:$.images[0].file_name)",
+        args=("--check", "header"),
+        setup=_image_file("empty.jpg", b""),
+    ),
+    Case(
+        "truncated-image-decode",
+        one_image(file_name="trunc.jpg"),
+        1,
+        "  in/captions.json:$.annotations[0] (annotation_id=1, image_id=1): image file "
+        "{tmp}/images/trunc.jpg "
+        "has a broken header (Truncated File Read) (in/captions.json:$.images[0].file_name)",
+        args=("--check", "decode"),
+        setup=_image_file("trunc.jpg", _truncated_jpeg()),
     ),
 ]
 

@@ -195,14 +195,16 @@ def test_success_keeps_other_entries_byte_for_byte_and_no_temp_files(
         (one_caption(caption="bell\u0007 tab\t nul\u0000 end"), []),  # escaped control characters
         (coco_bytes(images=[{"id": 1, "file_name": "../images/a.png"}]), []),  # '..' that stays inside
         (coco_bytes(images=[{"id": 1, "file_name": "../outside.png"}]), ["--allow-outside-paths"]),
+        (coco_bytes(images=[{"id": 1, "file_name": "tiny.png"}]), ["--check", "decode"]),  # 1x1 pixel
     ],
-    ids=["bom", "long-caption", "escaped-control-chars", "dotdot-inside", "allow-outside-paths"],
+    ids=["bom", "long-caption", "escaped-control-chars", "dotdot-inside", "allow-outside-paths", "1x1-image"],
 )
 def test_hostile_but_valid_inputs_convert(
     tree: Path, monkeypatch: pytest.MonkeyPatch, captions: bytes, args: list[str]
 ) -> None:
     (tree / "in" / "captions.json").write_bytes(captions)
     (tree / "outside.png").write_bytes(image_bytes())
+    (tree / "images" / "tiny.png").write_bytes(image_bytes(size=(1, 1)))
     run = run_cli([*ARGS, *args], tree, monkeypatch)
     assert run.code == 0, run.err
     assert "Traceback" not in run.err
