@@ -9,7 +9,7 @@
 ``header``
     the file opens and its header is read without decoding pixels: format known, size read, animated /
     CMYK / 16-bit images noted, Pillow's decompression-bomb limit applied as a finding.  JPEG and PNG
-    headers are parsed here directly (4-8x faster than ``Image.open``) when they are plain; anything
+    headers are parsed here directly (3-4x faster than ``Image.open``) when they are plain; anything
     unusual, and every other format, goes to Pillow, whose verdict is LLaMA-Factory's.
 ``decode``
     the image is fully decoded by Pillow (catches truncated and corrupt files that ``header`` and
