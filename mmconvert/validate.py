@@ -180,6 +180,12 @@ class SampleJudge:
         tokens = options.tokens
         self._tokens = (tokens.image, tokens.video, tokens.audio)
         self._tools_seen: dict[str, str | None] = {}
+        template = self.template
+        self._unsupported = (
+            [i for i, (column, _) in enumerate(MEDIA_COLUMNS) if not template.accepts(_KIND_OF[column])]
+            if template is not None
+            else []
+        )
 
     def _f(
         self,
@@ -343,11 +349,13 @@ class SampleJudge:
     ) -> list[Finding]:
         found: list[Finding] = []
         template = self.template
-        media = (al.images or [], al.videos or [], al.audios or [])
-        if template is not None and (media[0] or media[1] or media[2]):
-            for (column, _), items in zip(MEDIA_COLUMNS, media, strict=True):
+        media = (al.images or (), al.videos or (), al.audios or ())
+        if self._unsupported and (media[0] or media[1] or media[2]):
+            assert template is not None
+            for position in self._unsupported:
+                column = MEDIA_COLUMNS[position][0]
                 kind = _KIND_OF[column]
-                if items and not template.accepts(kind):
+                if media[position]:
                     found.append(
                         self._f(
                             source,
@@ -380,12 +388,16 @@ class SampleJudge:
         if self.options.count_placeholders:
             image, video, audio = self._tokens
             n_images, n_videos, n_audios = len(media[0]), len(media[1]), len(media[2])
-            if any(
-                text.count(image) != n_images
-                or text.count(video) != n_videos
-                or text.count(audio) != n_audios
-                for text in texts
-            ):
+            mismatch = False
+            for text in texts:
+                if (
+                    text.count(image) != n_images
+                    or text.count(video) != n_videos
+                    or text.count(audio) != n_audios
+                ):
+                    mismatch = True
+                    break
+            if mismatch:
                 found.extend(self._placeholder_findings(self._as_sample(al, source)))
                 if found:
                     return found
