@@ -312,7 +312,7 @@ def convert_split(
                     check_entry_free(out_dir, outs[part].name, output_options.force)
                 old_registry = read_registry_text(out_dir)
                 try:
-                    for part in order:
+                    for part in split.names:  # entries in the order the user named the splits
                         os.chmod(written[part].temp_path, _default_mode())
                         write_entry(out_dir, outs[part].name, written[part].entry, output_options.force)
                     for part in order:

@@ -413,3 +413,15 @@ def test_split_is_all_or_nothing(tmp_path: Path) -> None:
         "Wrote 1 samples to o/d_train.json and entry 'd_train' in o/dataset_info.json",
         "Wrote 1 samples to o/d_val.json and entry 'd_val' in o/dataset_info.json",
     ]
+
+
+def test_split_entries_follow_the_named_order(shared_data: Path, tmp_path: Path) -> None:
+    cap = shared_data / "coco_mini_val2017" / "annotations" / "captions_val2017.json"
+    args = ["coco2lf", str(cap), "--check", "none", "-o", "o", "-n", "c", "--split", "test=0.3,val=0.2", "-q"]
+    code, out, err = _run(args, tmp_path)
+    assert code == 0, err
+    info = json.loads((tmp_path / "o" / "dataset_info.json").read_text())
+    assert list(info) == ["c_train", "c_test", "c_val"]
+    sizes = {k: len(json.loads((tmp_path / "o" / f"{k}.json").read_text())) for k in info}
+    assert sum(sizes.values()) == 395 and all(n % 5 == 0 for n in sizes.values())  # 5 captions per image
+    assert out.splitlines()[0].startswith("Wrote ") and len(out.splitlines()) == 3

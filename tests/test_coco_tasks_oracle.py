@@ -18,6 +18,7 @@ GOLDEN_INPUT = Path(__file__).parent / "golden" / "coco_tasks" / "det_qwen25" / 
 
 
 @pytest.mark.lf_oracle
+@pytest.mark.slow
 def test_lf_accepts_every_task(shared_data: Path, tmp_path: Path) -> None:
     ann = shared_data / "coco_mini_val2017" / "annotations"
     vqa = shared_data / "allennlp_models_vqav2" / "test_fixtures" / "vision" / "vqav2"
