@@ -98,6 +98,21 @@ def test_real_and_broken_chat_data_accepted_by_lf(shared_data: Path, tmp_path: P
     _png(xtuner.parent / "image1.jpg")
     _png(xtuner.parent / "image2.jpg")
     lf = shared_data / "llamafactory/data"
+    llava_video = src / "llava_video.json"
+    llava_video.write_text(
+        json.dumps(
+            [
+                {
+                    "video": "4.mp4",
+                    "conversations": [
+                        {"from": "human", "value": "<image>\nWhat is she drawing?"},
+                        {"from": "gpt", "value": "A guitar."},
+                    ],
+                }
+            ]
+        ),
+        encoding="utf-8",
+    )
     runs = [
         ("sharegpt", shared_data / "fastchat/data/dummy_conversation.json", "fastchat", None, False),
         ("llava", scienceqa, "scienceqa", src / "scienceqa_images", False),
@@ -119,6 +134,7 @@ def test_real_and_broken_chat_data_accepted_by_lf(shared_data: Path, tmp_path: P
         ("openai", lf / "v1_multimodal_demo.jsonl", "lf_v1", lf.parent, False),
         ("swift", GOLDEN / "swift/mixed/input/swift.jsonl", "swift_mixed", None, True),
         ("swift", shared_data / "ms_swift/tests/llm/data/sharegpt.jsonl", "swift_pairs", None, False),
+        ("llava", llava_video, "llava_video", lf / "mllm_demo_data", False),
     ]
     written = 0
     for fmt, source, name, media_dir, jsonl in runs:
