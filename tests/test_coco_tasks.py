@@ -15,7 +15,7 @@ from PIL import Image
 
 from mmconvert.api import convert, convert_split
 from mmconvert.cli import cli
-from mmconvert.errors import UsageError, ValidationFailed
+from mmconvert.errors import InputError, UsageError, ValidationFailed
 from mmconvert.findings import Finding
 from mmconvert.options import CheckTier, CocoOptions, OnError, OutputOptions, PassOptions
 from mmconvert.splits import parse_split
@@ -425,3 +425,24 @@ def test_split_entries_follow_the_named_order(shared_data: Path, tmp_path: Path)
     sizes = {k: len(json.loads((tmp_path / "o" / f"{k}.json").read_text())) for k in info}
     assert sum(sizes.values()) == 395 and all(n % 5 == 0 for n in sizes.values())  # 5 captions per image
     assert out.splitlines()[0].startswith("Wrote ") and len(out.splitlines()) == 3
+
+
+def test_coco_qa_like_list(tmp_path: Path) -> None:
+    Image.new("RGB", (30, 20)).save(tmp_path / "a.jpg")
+    items = [
+        {"image": "a.jpg", "question": "How many cats?", "answer": "2"},
+        {"image": "a.jpg", "question": "What color?", "answers": ["red", "blue", "blue"]},
+        {"image": "a.jpg", "question": "Empty?", "answer": " "},
+        {"image_id": 5, "question": "Where?", "answer": "here"},
+    ]
+    (tmp_path / "qa.json").write_text(json.dumps(items))
+    rows, findings = _convert([tmp_path / "qa.json"], tmp_path / "o", "qa", prompts=("x",))
+    assert [(r["messages"][0]["content"].split("\n")[0], r["messages"][1]["content"]) for r in rows] == [
+        ("<image>How many cats?", "2"),
+        ("<image>What color?", "blue"),
+    ]
+    assert _codes(findings) >= {("vqa-no-answer", "$[2].answer"), ("vqa-unknown-image", "$[3]")}
+    # A results file (a list without questions) is still refused with the results-file message.
+    (tmp_path / "res.json").write_text(json.dumps([{"image_id": 1, "caption": "x"}]))
+    with pytest.raises(InputError, match="COCO \\*results\\* file"):
+        _convert([tmp_path / "res.json"], tmp_path / "o2", "r")

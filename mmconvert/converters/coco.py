@@ -58,6 +58,17 @@ class CocoFile(msgspec.Struct):
     categories: msgspec.Raw = msgspec.Raw()
     questions: msgspec.Raw = msgspec.Raw()
     data_subtype: str | None = None
+    qa_list: bool = False  # a COCO-QA-like list of {question, answer(s), image_id | image}
+
+
+def _is_qa_list(data: bytes) -> bool:
+    """A top-level list whose first item has a ``question`` (a QA list, not a results file)."""
+    try:
+        items = msgspec.json.decode(data, type=list[msgspec.Raw])
+        first = msgspec.json.decode(items[0], type=dict[str, msgspec.Raw]) if items else {}
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return False
+    return "question" in first
 
 
 def _first_byte(data: bytes) -> bytes:
@@ -69,6 +80,8 @@ def load(path: str, findings: Findings) -> CocoFile:
     """Parse the top level of a COCO file and its ``images``; type errors per image are findings."""
     data = read_json_bytes(path)
     first = _first_byte(data)
+    if first == b"[" and _is_qa_list(data):
+        return CocoFile(path, [], [], questions=msgspec.Raw(data), qa_list=True)
     if first == b"[":
         raise InputError(
             f"{path}: the top level is a list: this looks like a COCO *results* file (model predictions "

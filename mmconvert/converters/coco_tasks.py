@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 
 from mmconvert.converters import coco as coco_format
 from mmconvert.converters.coco_objects import ObjectTask
-from mmconvert.converters.vqa import find_vqa_images_dir, load_answers, vqa_samples
+from mmconvert.converters.vqa import find_vqa_images_dir, load_answers, qa_list_samples, vqa_samples
 from mmconvert.errors import UsageError
 from mmconvert.findings import Finding, Findings, Severity
 from mmconvert.model import Dataset, Media, MediaKind, Sample
@@ -156,7 +156,7 @@ def read_tasks(
     contents = ["vqa" if c.questions else coco_format.detect_task(c) for c in loaded]
     if options.task == "vqa" and "vqa" not in contents:
         raise UsageError("--task vqa needs a VQA questions file (with `questions`) and --answers")
-    if options.answers is not None and "vqa" not in contents:
+    if options.answers is not None and not any(c.questions and not c.qa_list for c in loaded):
         raise UsageError("--answers is for VQA: also pass the questions file it answers")
     notes: list[str] = []
     shared: dict[Id, Media] = {}
@@ -168,7 +168,12 @@ def read_tasks(
             notes.append(note)
         if task == "vqa":
             vqa_dir = options.images_dir
-            if vqa_dir is None:
+            if vqa_dir is None and coco.qa_list:
+                vqa_dir = os.path.dirname(os.path.abspath(coco.path))
+                notes.append(
+                    f"images folder: {vqa_dir} (beside the QA list); use --images-dir to choose another"
+                )
+            elif vqa_dir is None:
                 vqa_dir, why = find_vqa_images_dir(coco.path, coco.data_subtype)
                 notes.append(f"images folder: {vqa_dir} ({why}); use --images-dir to choose another")
             plans.append((task, coco, os.path.abspath(vqa_dir)))
@@ -187,7 +192,7 @@ def read_tasks(
         _merge_index(shared, index, coco.path, findings, origin)
         plans.append((task, coco, images_dir))
     answers = None
-    if "vqa" in contents:
+    if any(c.questions and not c.qa_list for c in loaded):
         if options.answers is None:
             raise UsageError(
                 "a VQA questions file needs its answers: pass --answers v2_mscoco_<split>_annotations.json"
@@ -197,6 +202,8 @@ def read_tasks(
     for task, coco, images_dir in plans:
         if task == "caption":
             streams.append(coco_format._caption_samples(coco, shared, options, findings))  # type: ignore[arg-type]
+        elif task == "vqa" and coco.qa_list:
+            streams.append(qa_list_samples(coco, shared, images_dir, options, findings))
         elif task == "vqa":
             assert answers is not None
             streams.append(vqa_samples(coco, shared, images_dir, answers[0], answers[1], options, findings))

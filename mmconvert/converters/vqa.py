@@ -214,3 +214,78 @@ def vqa_samples(
                 hint="check that the questions and answers files are of the same split",
             )
         )
+
+
+class _QAItem(msgspec.Struct, gc=False):
+    question: str
+    answer: str | list[str] | None = None
+    answers: list[str | _Answer] | None = None
+    image_id: Id | None = None
+    image: str | None = None
+    file_name: str | None = None
+    question_id: Id | None = None
+
+
+def _qa_answer(item: _QAItem) -> str | None:
+    given: list[str] = []
+    if isinstance(item.answer, str):
+        given = [item.answer]
+    elif isinstance(item.answer, list):
+        given = item.answer
+    elif item.answers:
+        given = [a if isinstance(a, str) else a.answer for a in item.answers]
+    counts = Counter(a.strip() for a in given if a.strip())
+    return counts.most_common(1)[0][0] if counts else None
+
+
+def qa_list_samples(
+    coco: CocoFile, index: dict[Id, Media], images_dir: str, options: CocoOptions, findings: Findings
+) -> Iterator[Sample]:
+    """One chat per item of a COCO-QA-like list: ``{"question", "answer" (or a list: the most common),
+    "image" / "file_name" (relative to the images folder) or "image_id" (from the run's image index)}``."""
+    path = coco.path
+    template = options.task_prompts[0] if options.task_prompts else DEFAULT_VQA_PROMPT
+    for i, item in _decode_items(path, "", coco.questions, _QAItem, findings):
+        assert isinstance(item, _QAItem)
+        ids: list[tuple[str, int | str]] = []
+        if item.question_id is not None:
+            ids.append(("question_id", item.question_id))
+        if item.image_id is not None:
+            ids.append(("image_id", item.image_id))
+        source = SourceRef(path, i, f"$[{i}]", tuple(ids))
+        answer = _qa_answer(item)
+        question = item.question.strip()
+        if answer is None or not question:
+            what = "answer" if answer is None else "question"
+            findings.add(
+                Finding.at(
+                    source,
+                    "vqa-no-answer" if answer is None else "vqa-empty-question",
+                    Severity.ERROR,
+                    f"the item has no non-empty {what}",
+                    hint=f"write the {what} or drop the item",
+                    subpath=f".{what}",
+                )
+            )
+            continue
+        name = item.image or item.file_name
+        media = index.get(item.image_id) if item.image_id is not None and not name else None
+        if name:
+            media = Media(kind=MediaKind.IMAGE, path=name, base=images_dir, origin=f"{path}:$[{i}]")
+        if media is None:
+            findings.add(
+                Finding.at(
+                    source,
+                    "vqa-unknown-image",
+                    Severity.ERROR,
+                    "the item names no image (`image`/`file_name`), and its `image_id` is in no `images` "
+                    "list of this run",
+                    hint="add the image's file name, or also pass the COCO file listing its image id",
+                )
+            )
+            continue
+        yield Sample(
+            turns=(Turn(Role.USER, template.format(question=question)), Turn(Role.ASSISTANT, answer)),
+            source=source,
+            images=(media,),
+        )
