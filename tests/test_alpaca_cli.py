@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -207,3 +208,63 @@ def test_llava_gpt4_qa_jsonl(tmp_path: Path, shared_data: Path) -> None:
     for line, row in zip(lines, rows, strict=True):
         assert row["messages"][0] == {"role": "user", "content": "<image>" + line["instruction"]}
         assert row["images"] == [f"../coco/{line['image']}"]
+
+
+_STAGE_SFT = "convert --from llamafactory judges every entry with stage sft (LfDataOptions.stage)"
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "vision",
+        pytest.param(
+            "preference",
+            marks=pytest.mark.xfail(reason=_STAGE_SFT, strict=False),
+        ),
+        pytest.param(
+            "kto",
+            marks=pytest.mark.xfail(reason=_STAGE_SFT, strict=False),
+        ),
+    ],
+)
+@pytest.mark.parametrize("target", ["llamafactory", "llamafactory-alpaca"])
+def test_lf_folder_round_trip(tmp_path: Path, case: str, target: str) -> None:
+    """An LF dataset mmconvert wrote, read back through its dataset_info.json entry: the same bytes.
+
+    The second dataset goes into the same folder (media paths are relative to it) as ``d2``.
+    """
+    shutil.copytree(GOLDEN / case / "input", tmp_path / "data" / "src")
+    (source,) = [p for p in (tmp_path / "data" / "src").iterdir() if p.is_file()]
+    first = ["alpaca2lf", str(source), "-o", "data", "--name", "d", "--to", target, "-q"]
+    assert _run(first, tmp_path)[0] == 0
+    again = ["convert", "data", "--from", "llamafactory", "--dataset", "d", "-o", "data", "--name", "d2"]
+    code, _, err = _run([*again, "--to", target, "-q"], tmp_path)
+    assert code == 0, err
+    assert (tmp_path / "data" / "d2.json").read_bytes() == (tmp_path / "data" / "d.json").read_bytes()
+    info = json.loads((tmp_path / "data" / "dataset_info.json").read_text(encoding="utf-8"))
+    assert info["d2"] == {**info["d"], "file_name": "d2.json"}
+
+
+@pytest.mark.parametrize(("case", "stage"), [("preference", "rm"), ("kto", "kto")])
+@pytest.mark.parametrize("target", ["llamafactory", "llamafactory-alpaca"])
+def test_lf_folder_round_trip_with_its_stage(tmp_path: Path, case: str, stage: str, target: str) -> None:
+    """Preference/KTO datasets read back through the LF reader with their own stage: the same bytes."""
+    from mmconvert.api import convert
+    from mmconvert.converters.lfdata import LfDataOptions
+    from mmconvert.options import OutputOptions, PassOptions
+
+    shutil.copytree(GOLDEN / case / "input", tmp_path / "data" / "src")
+    (source,) = [p for p in (tmp_path / "data" / "src").iterdir() if p.is_file()]
+    first = ["alpaca2lf", str(source), "-o", "data", "--name", "d", "--to", target, "-q"]
+    assert _run(first, tmp_path)[0] == 0
+    data = tmp_path / "data"
+    result = convert(
+        "llamafactory",
+        [str(data)],
+        LfDataOptions(dataset="d", stage=stage),
+        PassOptions(),
+        OutputOptions(output_dir=str(data), name="d2"),
+        target,
+    )
+    assert result.samples_written == {"preference": 4, "kto": 3}[case]
+    assert (data / "d2.json").read_bytes() == (data / "d.json").read_bytes()
