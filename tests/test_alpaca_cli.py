@@ -268,3 +268,17 @@ def test_lf_folder_round_trip_with_its_stage(tmp_path: Path, case: str, stage: s
     )
     assert result.samples_written == {"preference": 4, "kto": 3}[case]
     assert (data / "d2.json").read_bytes() == (data / "d.json").read_bytes()
+
+
+def test_chat_data_given_as_alpaca_is_refused_up_front(tmp_path: Path) -> None:
+    _write(
+        tmp_path / "dpo.json",
+        [{"conversations": [{"from": "human", "value": "q"}], "chosen": {"from": "gpt", "value": "a"}}],
+    )
+    code, out, err = _run(["alpaca2lf", "dpo.json", "-o", "out"], tmp_path)
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [
+        "Error: dpo.json: the records hold `conversations` lists and no instruction/input/output: this is "
+        "chat data, not alpaca",
+        "hint: use --from sharegpt (or openai, llava, swift), or --from auto",
+    ]

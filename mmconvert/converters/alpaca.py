@@ -97,15 +97,25 @@ class _Mode:
     ranking: bool
     kto_key: str | None
     media_kinds: frozenset[MediaKind]
+    #: The first records have no alpaca key at all but a chat list (``conversations``/``messages``).
+    chat_key: str | None = None
+
+
+_ALPACA_KEYS = ("instruction", "input", "output")
+_CHAT_KEYS = ("conversations", "messages", "conversation")
 
 
 def _decide_mode(records: list[RawRecord]) -> _Mode:
     ranking = False
     kto_key: str | None = None
     kinds: set[MediaKind] = set()
+    alpaca_seen = False
+    chat_key: str | None = None
     for _, obj in iter_objects(records, _DETECT_LIMIT):
         if not isinstance(obj, dict):
             continue
+        alpaca_seen = alpaca_seen or any(k in obj for k in _ALPACA_KEYS)
+        chat_key = chat_key or next((k for k in _CHAT_KEYS if k in obj), None)
         if "chosen" in obj or "rejected" in obj:
             ranking = True
         if kto_key is None:
@@ -118,7 +128,7 @@ def _decide_mode(records: list[RawRecord]) -> _Mode:
                 kinds.add(kind)
         if obj.get("image") or "<img>" in str(obj.get("instruction")) or "<img>" in str(obj.get("input")):
             kinds.add(MediaKind.IMAGE)
-    return _Mode(ranking, kto_key, frozenset(kinds))
+    return _Mode(ranking, kto_key, frozenset(kinds), None if alpaca_seen else chat_key)
 
 
 class _FileReader:
@@ -388,6 +398,12 @@ def read(paths: Sequence[str], options: ImportOptions | None, findings: Findings
     for path in paths:
         split = split_records(os.fspath(path), findings)
         mode = _decide_mode(split.records)
+        if mode.chat_key is not None:
+            raise UsageError(
+                f"{path}: the records hold `{mode.chat_key}` lists and no instruction/input/output: "
+                "this is chat data, not alpaca",
+                hint="use --from sharegpt (or openai, llava, swift), or --from auto",
+            )
         base = os.path.abspath(media_dir if media_dir is not None else os.path.dirname(split.path) or ".")
         if readers and (mode.ranking, mode.kto_key is not None) != (
             readers[0].mode.ranking,
