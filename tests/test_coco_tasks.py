@@ -446,3 +446,21 @@ def test_coco_qa_like_list(tmp_path: Path) -> None:
     (tmp_path / "res.json").write_text(json.dumps([{"image_id": 1, "caption": "x"}]))
     with pytest.raises(InputError, match="COCO \\*results\\* file"):
         _convert([tmp_path / "res.json"], tmp_path / "o2", "r")
+
+
+def test_prompts_file_for_detection_and_vqa_prompt_needs_question(shared_data: Path, tmp_path: Path) -> None:
+    (tmp_path / "prompts.txt").write_text("Find all objects.\nList every object with its box.\n")
+    args = ["coco2lf", str(GOLDEN_INPUT / "instances.json"), "--task", "detection", "-o", "o", "-n", "d"]
+    code, _out, err = _run([*args, "--prompts", "prompts.txt", "--empty", "keep"], tmp_path)
+    assert code == 0, err
+    prompts = [r["messages"][0]["content"] for r in json.loads((tmp_path / "o" / "d.json").read_text())]
+    assert set(prompts) <= {"<image>Find all objects.", "<image>List every object with its box."}
+    vqa = shared_data / "allennlp_models_vqav2" / "test_fixtures" / "vision" / "vqav2"
+    args = ["coco2lf", str(vqa / "questions.json"), "--answers", str(vqa / "annotations.json"), "-o", "v"]
+    code, _out, err = _run([*args, "--prompt", "Answer briefly."], tmp_path)
+    assert code == 2
+    assert "Error: --prompt 'Answer briefly.': a VQA prompt must contain {question}" in err
+    code, _out, err = _run([*args, "--prompt", "Q: {question}"], tmp_path)
+    assert code == 0, err
+    rows = json.loads((tmp_path / "v" / "coco_captions.json").read_text())
+    assert rows[0]["messages"][0]["content"] == "<image>Q: What is this photo taken looking through?"

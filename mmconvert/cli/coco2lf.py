@@ -162,7 +162,7 @@ def coco2lf(annotations: tuple[str, ...], **kw: Any) -> None:
         prompts=prompts,
         seed=kw["seed"],
         task=kw["task"],
-        task_prompts=(kw["prompt"],) if kw["prompt"] is not None else (),
+        task_prompts=prompts if kw["prompt"] is not None or kw["prompts_file"] is not None else (),
         bbox_format=kw["bbox_format"],
         image_max_pixels=kw["image_max_pixels"],
         image_min_pixels=kw["image_min_pixels"],

@@ -17,6 +17,7 @@ pycocotools.
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -459,9 +460,9 @@ class ObjectTask:
             ]
         return record
 
-    def _prompt(self, key: str, **fields: str) -> str:
+    def _prompt(self, key: str, choice: object = None, **fields: str) -> str:
         custom = self.options.task_prompts
-        template = custom[0] if custom else DEFAULT_PROMPTS[key]
+        template = pick_prompt(custom, self.options.seed, choice) if custom else DEFAULT_PROMPTS[key]
         return template.format(**fields) if fields else template
 
     def samples(self) -> Iterator[Sample]:
@@ -503,9 +504,9 @@ class ObjectTask:
             writer = self._writer(img.id)
             answer = [self._record(o, writer, img.id) for o in slot.objects]
             if self.task == "pose":
-                prompt = self._prompt("pose", category=" or ".join(pose_names) or "object")
+                prompt = self._prompt("pose", img.id, category=" or ".join(pose_names) or "object")
             else:
-                prompt = self._prompt("detection")
+                prompt = self._prompt("detection", img.id)
             yield Sample(
                 turns=(Turn(Role.USER, prompt), Turn(Role.ASSISTANT, _dumps(answer))),
                 source=source,
@@ -523,7 +524,7 @@ class ObjectTask:
                 ids = (("annotation_id", obj.ann_id), ("image_id", image_id))
                 yield Sample(
                     turns=(
-                        Turn(Role.USER, self._prompt("grounding-annotation", category=obj.label)),
+                        Turn(Role.USER, self._prompt("grounding-annotation", obj.ann_id, category=obj.label)),
                         Turn(Role.ASSISTANT, _dumps([self._record(obj, writer, image_id)])),
                     ),
                     source=SourceRef(self.coco.path, obj.index, f"$.annotations[{obj.index}]", ids),
@@ -540,12 +541,19 @@ class ObjectTask:
             cat_ids: tuple[tuple[str, int | str], ...] = (*source.ids, ("category_id", category_id))
             yield Sample(
                 turns=(
-                    Turn(Role.USER, self._prompt("grounding", category=label)),
+                    Turn(Role.USER, self._prompt("grounding", (image_id, category_id), category=label)),
                     Turn(Role.ASSISTANT, _dumps([self._record(o, writer, image_id) for o in objects])),
                 ),
                 source=SourceRef(source.file, source.index, source.path, cat_ids),
                 images=(media,),
             )
+
+
+def pick_prompt(prompts: tuple[str, ...], seed: int, key: object) -> str:
+    """One of ``prompts`` (``--prompts FILE``), chosen deterministically from ``seed`` and ``key``."""
+    if len(prompts) == 1:
+        return prompts[0]
+    return prompts[zlib.crc32(f"{seed}:{key}".encode()) % len(prompts)]
 
 
 def _dumps(value: object) -> str:

@@ -149,8 +149,8 @@ def read_tasks(
     if options.task is not None and options.task not in TASKS:
         raise UsageError(f"--task {options.task}: unknown (known: {', '.join(TASKS)})")
     several = len(paths) > 1
-    if options.task_prompts:
-        _check_prompt(options.task_prompts[0])
+    for prompt in options.task_prompts:
+        _check_prompt(prompt)
     if loaded is None:
         loaded = [coco_format.load(os.fspath(p), findings) for p in paths]
     contents = ["vqa" if c.questions else coco_format.detect_task(c) for c in loaded]
@@ -167,6 +167,12 @@ def read_tasks(
         if note:
             notes.append(note)
         if task == "vqa":
+            missing = [p for p in options.task_prompts if "{question}" not in p]
+            if missing:
+                raise UsageError(
+                    f"--prompt {missing[0]!r}: a VQA prompt must contain {{question}}",
+                    hint="e.g. --prompt '{question} Answer in one word.'",
+                )
             vqa_dir = options.images_dir
             if vqa_dir is None and coco.qa_list:
                 vqa_dir = os.path.dirname(os.path.abspath(coco.path))

@@ -18,6 +18,7 @@ from pathlib import Path
 import msgspec
 
 from mmconvert.converters.coco import CocoFile, _decode_items
+from mmconvert.converters.coco_objects import pick_prompt
 from mmconvert.errors import InputError, UsageError
 from mmconvert.findings import Finding, Findings, Severity
 from mmconvert.io import describe_decode_error, read_json_bytes
@@ -122,7 +123,7 @@ def vqa_samples(
 ) -> Iterator[Sample]:
     """One chat per question of a loaded questions file (``coco.questions``)."""
     path = coco.path
-    template = options.task_prompts[0] if options.task_prompts else DEFAULT_VQA_PROMPT
+    prompts = options.task_prompts or (DEFAULT_VQA_PROMPT,)
     subtype = coco.data_subtype
     used: set[Id] = set()
     for i, q in _decode_items(path, "questions", coco.questions, _Question, findings):
@@ -196,7 +197,10 @@ def vqa_samples(
             )
             index[q.image_id] = media
         yield Sample(
-            turns=(Turn(Role.USER, template.format(question=question)), Turn(Role.ASSISTANT, answer)),
+            turns=(
+                Turn(Role.USER, pick_prompt(prompts, options.seed, q.question_id).format(question=question)),
+                Turn(Role.ASSISTANT, answer),
+            ),
             source=source,
             images=(media,),
         )
@@ -244,7 +248,7 @@ def qa_list_samples(
     """One chat per item of a COCO-QA-like list: ``{"question", "answer" (or a list: the most common),
     "image" / "file_name" (relative to the images folder) or "image_id" (from the run's image index)}``."""
     path = coco.path
-    template = options.task_prompts[0] if options.task_prompts else DEFAULT_VQA_PROMPT
+    prompts = options.task_prompts or (DEFAULT_VQA_PROMPT,)
     for i, item in _decode_items(path, "", coco.questions, _QAItem, findings):
         assert isinstance(item, _QAItem)
         ids: list[tuple[str, int | str]] = []
@@ -285,7 +289,10 @@ def qa_list_samples(
             )
             continue
         yield Sample(
-            turns=(Turn(Role.USER, template.format(question=question)), Turn(Role.ASSISTANT, answer)),
+            turns=(
+                Turn(Role.USER, pick_prompt(prompts, options.seed, i).format(question=question)),
+                Turn(Role.ASSISTANT, answer),
+            ),
             source=source,
             images=(media,),
         )
