@@ -461,3 +461,18 @@ def test_config_cutoff_len_warns_about_image_tokens(shared_data: Path, tmp_path:
     assert result.exit_code == 0, result.stderr
     assert "warning image-tokens-over-cutoff (6):" in result.stderr
     assert "(300x168 -> 66, 300x168 -> 66, +2 each), more than cutoff_len 60" in result.stderr
+
+
+def test_importer_takes_the_stage_from_the_entry(shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = shared_data / "llamafactory" / "data"
+    monkeypatch.chdir(folder)
+    for name, check in (
+        ("dpo_en_demo", lambda s: s.chosen is not None and s.rejected is not None),
+        ("kto_en_demo", lambda s: s.kto_label is not None),
+    ):
+        findings = Findings()
+        samples = list(
+            IMPORTERS["llamafactory"]([str(folder)], LfDataOptions(dataset=name), findings, name).samples
+        )
+        assert len(samples) == 300 and not findings.errors, name
+        assert all(check(s) for s in samples), name

@@ -1101,7 +1101,7 @@ class LfDataOptions:
     """Options of the ``llamafactory`` importer: which entry, which stage's keep rule, media_dir."""
 
     dataset: str | None = None
-    stage: str = "sft"
+    stage: str | None = None  # None: from the entry (ranking -> rm, kto_tag -> kto, else sft)
     media_dir: str | None = None
 
 
@@ -1227,7 +1227,7 @@ def read(paths: Sequence[str], options: Any, findings: Findings, name: str) -> D
     dataset_dir, entry_name = _locate_entry(paths, options)
     registry_path, registry = read_registry_or_fail(dataset_dir)
     media_dir = getattr(options, "media_dir", None)
-    stage = getattr(options, "stage", "sft") or "sft"
+    stage = getattr(options, "stage", None)
     tokens = getattr(options, "tokens", None) or PlaceholderTokens()
     try:
         opened = open_entry(entry_name, registry[entry_name], dataset_dir, media_dir, registry_path)
@@ -1235,6 +1235,8 @@ def read(paths: Sequence[str], options: Any, findings: Findings, name: str) -> D
         findings.add(exc.finding(name))
         return Dataset(name=name, samples=iter(()), source_files=())
     attr = opened.attr
+    if not stage:
+        stage = "rm" if attr.ranking is True else "kto" if attr.col("kto_tag") else "sft"
     kinds = frozenset(kind for column, kind in MEDIA_COLUMNS if attr.col(column))
     judge = SampleJudge(
         ValidateOptions(stage=stage, tokens=tokens, check="none", count_placeholders=False), name
