@@ -266,6 +266,12 @@ def _problem_code(check: MediaCheck) -> str:
 def resolve_sample_media(
     sample: Sample, resolver: MediaResolver, dataset: str | None
 ) -> tuple[Sample, list[Finding]]:
+    images = sample.images
+    if len(images) == 1 and not sample.videos and not sample.audios and resolver._budget is None:
+        # The common case (one image, e.g. COCO) when its file is fine: one cached lookup, no findings.
+        outcome = resolver.resolve(images[0], sample)
+        if not outcome.issues and not outcome.notes:
+            return msgspec.structs.replace(sample, images=(outcome.media,)), []
     findings: list[Finding] = []
     changes: dict[str, tuple[Media, ...]] = {}
     sizes: list[tuple[int, int]] = []

@@ -39,6 +39,10 @@ def resolve_media_path(media: Media, source: SourceRef, allow_outside: bool) -> 
     if os.path.isabs(media.path) or media.base is None:
         resolved = os.path.normpath(os.path.abspath(media.path))
         outside = media.base is not None and not _inside(resolved, media.base)
+    elif _is_plain(media.path) and media.base == _normal_folder(media.base):
+        # "a/b.jpg" under a normalised folder: the join is already normal and inside (normpath is slow)
+        resolved = media.base + os.sep + media.path if media.base != os.sep else os.sep + media.path
+        outside = False
     else:
         resolved = os.path.normpath(os.path.join(media.base, media.path))
         outside = not _inside(resolved, media.base)
@@ -64,8 +68,26 @@ def resolve_media_path(media: Media, source: SourceRef, allow_outside: bool) -> 
 
 
 def _inside(path: str, base: str) -> bool:
-    base = os.path.normpath(os.path.abspath(base))
+    base = _normal_folder(base)
     return path == base or path.startswith(base.rstrip(os.sep) + os.sep)
+
+
+def _normal_folder(folder: str) -> str:
+    """``folder`` absolute and normalised (cached for absolute folders: relative ones follow the cwd)."""
+    return _normal_absolute(folder) if os.path.isabs(folder) else os.path.normpath(os.path.abspath(folder))
+
+
+@functools.lru_cache(maxsize=4096)
+def _normal_absolute(folder: str) -> str:
+    return os.path.normpath(folder)
+
+
+def _is_plain(path: str) -> bool:
+    """A relative path that ``normpath`` leaves alone: no empty, ``.`` or ``..`` parts (POSIX)."""
+    if os.sep != "/" or path.startswith("/") or (os.altsep and os.altsep in path):
+        return False
+    parts = path.split("/")
+    return "" not in parts and "." not in parts and ".." not in parts
 
 
 def _symlink_escapes(resolved: str, base: str) -> bool:
@@ -101,6 +123,7 @@ def forget_folder_cache() -> None:
     """Drop the cached folder facts (call at the start of a run: folders may have changed)."""
     _real_folder.cache_clear()
     _symlinked_names.cache_clear()
+    _normal_absolute.cache_clear()
 
 
 def _finding(source: SourceRef, media: Media, code: str, message: str, hint: str) -> Finding:

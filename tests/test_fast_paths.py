@@ -7,11 +7,14 @@ that the quick path's result equals the full path's, findings included.
 
 from __future__ import annotations
 
+import os
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mmconvert.model import MEDIA_KINDS, Media, MediaKind, Role, Sample, SourceRef, Turn
 from mmconvert.options import LiteralPolicy, PassOptions, PlaceholderPolicy, PlaceholderTokens
+from mmconvert.paths import resolve_media_path
 from mmconvert.placeholders import _reconcile_full, reconcile_placeholders
 
 SOURCE = SourceRef("x.json", 0, "$[0]")
@@ -81,3 +84,26 @@ def test_quick_path_shares_the_inserted_prompt() -> None:
     assert all(findings == [] for _, findings in results)
     assert results[0][0].turns[0].content == "<image>Describe this image."
     assert results[0][0].turns[0] is results[2][0].turns[0]
+
+
+_parts = st.sampled_from(["a", "b.jpg", ".", "..", "", "ü x", "...", ".hidden", "c\\d"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    path=st.lists(_parts, min_size=1, max_size=4).map("/".join),
+    base=st.sampled_from(["/data/images", "/data/images/", "/data/./img/../images", "/", "rel/dir", "."]),
+)
+def test_media_path_shortcut_equals_normpath(path: str, base: str) -> None:
+    """Plain relative paths skip ``normpath``; the result is what ``normpath(join(...))`` gives."""
+    media = Media(MediaKind.IMAGE, path, base=base)
+    resolved, _ = resolve_media_path(media, SOURCE, allow_outside=True)
+    if not path or path.startswith("/"):
+        return
+    expected = os.path.normpath(os.path.join(base, path))  # what the general code computes
+    assert resolved.resolved == expected
+    if base.startswith("/data") and expected != os.path.normpath(base):  # no symlinks there
+        folder = os.path.normpath(base)
+        inside = expected == folder or expected.startswith(folder.rstrip("/") + "/")
+        _, finding = resolve_media_path(media, SOURCE, allow_outside=False)
+        assert (finding is None) == inside
