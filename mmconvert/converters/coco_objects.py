@@ -208,6 +208,7 @@ class ObjectTask:
         per_image: dict[Id, _ImageObjects] = {}
         seen: set[Id] = set()
         keypoint_task = self.task == "pose"
+        not_pose = 0
         report = _Reporter(findings, path)
         bad, warn = report.bad, report.warn
         for i, ann in iter_annotations(coco, _Annotation, findings):
@@ -233,6 +234,8 @@ class ObjectTask:
                     ".id",
                 )
                 slot.tainted = True
+                if ann.category_id is not None:
+                    slot.tainted_categories.add(ann.category_id)
                 continue
             seen.add(ann.id)
             category = self.categories.get(ann.category_id) if ann.category_id is not None else None
@@ -246,7 +249,8 @@ class ObjectTask:
                 slot.tainted = True
                 continue
             if keypoint_task and category.keypoints is None:
-                continue  # not a keypoint category: not part of the pose answer
+                not_pose += 1  # not a keypoint category: not part of the pose answer
+                continue
             if ann.score is not None and not self.score_warned:
                 self.score_warned = True
                 warn(
@@ -295,6 +299,18 @@ class ObjectTask:
                     slot.tainted_categories.add(category.id)
                     continue
             slot.objects.append(_Object(i, ann.id, category.id, category.name, box, keypoints))
+        if not_pose:
+            findings.add(
+                Finding(
+                    code="coco-not-pose",
+                    severity=Severity.INFO,
+                    message=f"{not_pose} annotation(s) of categories without keypoints are not part of "
+                    "the pose answers",
+                    file=path,
+                    path="$.annotations",
+                    hint="use --task detection or grounding to train on them",
+                )
+            )
         return per_image
 
     def _box(self, ann: _Annotation, size, bad, warn) -> tuple[float, float, float, float] | None:  # type: ignore[no-untyped-def]
@@ -500,6 +516,7 @@ class ObjectTask:
                 yield from self._grounding(slot, img.id, media, source)
                 continue
             if slot.tainted:
+                self.findings.skipped += 1  # named by the annotation's error finding
                 continue
             writer = self._writer(img.id)
             answer = [self._record(o, writer, img.id) for o in slot.objects]
@@ -534,8 +551,12 @@ class ObjectTask:
         by_category: dict[Id, list[_Object]] = {}
         for obj in slot.objects:
             by_category.setdefault(obj.category_id, []).append(obj)
+        for category_id in slot.tainted_categories - by_category.keys():
+            if category_id in self.categories:
+                self.findings.skipped += 1  # every box of the category was in error
         for category_id, objects in by_category.items():
             if category_id in slot.tainted_categories:
+                self.findings.skipped += 1
                 continue
             label = objects[0].label
             cat_ids: tuple[tuple[str, int | str], ...] = (*source.ids, ("category_id", category_id))
