@@ -89,6 +89,7 @@ class ProgressHandler(logging.Handler):
         self.stream = stream if stream is not None else sys.stderr
         self.tty = self.stream.isatty() if tty is None else tty
         self._shown: dict[tuple[str, float], float] = {}  # step -> time of the last line drawn
+        self._active: dict[tuple[str, float], ProgressState] = {}  # running steps, drawn on one line
 
     def emit(self, record: logging.LogRecord) -> None:
         state = getattr(record, "progress", None)
@@ -104,10 +105,19 @@ class ProgressHandler(logging.Handler):
         elapsed = now - state.started
         last = self._shown.get(key)
         if self.tty:
+            if state.final:
+                self._active.pop(key, None)
+            else:
+                self._active[key] = state
             if elapsed < SHOW_AFTER and last is None:
                 return
-            end = "\n" if state.final else ""
-            self.stream.write("\r" + render_line(state, elapsed, bar=True) + "\x1b[K" + end)
+            if state.final:
+                line, end = render_line(state, elapsed, bar=True), "\n"
+            else:
+                steps = list(self._active.values())
+                line = " | ".join(render_line(s, now - s.started, bar=len(steps) == 1) for s in steps)
+                end = ""
+            self.stream.write("\r" + line + "\x1b[K" + end)
         else:
             due = (last is None and elapsed >= PLAIN_EVERY) or (
                 last is not None and now - last >= PLAIN_EVERY

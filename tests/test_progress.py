@@ -70,3 +70,14 @@ def test_configure_logging_installs_and_removes_handlers(tmp_path: object) -> No
     assert (list(LOGGER.handlers), list(PROGRESS_LOGGER.handlers), LOGGER.level) == before
     with configure_logging(quiet=True, stream=err):
         assert not PROGRESS_LOGGER.isEnabledFor(logging.INFO)
+
+
+def test_two_running_steps_share_one_terminal_line() -> None:
+    out = io.StringIO()
+    handler = ProgressHandler(out, tty=True)
+    reading = ProgressState("reading samples", 5000, None, "samples", started=1000.0)
+    handler._draw(reading, now=1002.0)
+    handler._draw(_state(40), now=1002.5)
+    assert out.getvalue().split("\r")[-1] == (
+        "reading samples: 5,000 samples (2,000/s) | checking media files: 40/100 files (40%, 16/s)\x1b[K"
+    )
