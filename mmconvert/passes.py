@@ -81,6 +81,12 @@ class MediaResolver:
         self._inflight: set[str] = set()  # submitted to the checker, not collected yet
         self._noted: set[str] = set()
         self._bad: dict[str, tuple[str, str]] = {}
+        log.info(
+            "media checks: tier %s%s; token budget: %s",
+            options.check.value,
+            f", {self._checker.jobs} process(es)" if self._deep else "",
+            options.budget.describe() if options.budget else "not checked (no --template)",
+        )
 
     def _needs_header(self, media: Media) -> bool:
         if self._deep:
@@ -305,9 +311,9 @@ def resolve_sample_media(
         changes[_COLUMN[kind]] = tuple(out)
     if changes:
         sample = msgspec.structs.replace(sample, **changes)
-    budget = resolver._options.budget
-    if budget is not None and sized and sizes:
-        findings.extend(check_sample_budget(sample, sizes, budget, dataset))
+    options = resolver._options
+    if options.budget is not None and sized and sizes:
+        findings.extend(check_sample_budget(sample, sizes, options.budget, dataset, options.tokens.image))
     return sample, findings
 
 

@@ -165,13 +165,93 @@ def sample_text_tokens(sample: Sample) -> int:
     return total
 
 
+def infer_seqlen(source_len: int, target_len: int, cutoff_len: int) -> tuple[int, int]:
+    """LF 0.9.5 ``processor_utils.infer_seqlen``: the (source, target) lengths kept under ``cutoff_len``."""
+    if target_len * 2 < cutoff_len:
+        max_target_len = cutoff_len
+    elif source_len * 2 < cutoff_len:
+        max_target_len = cutoff_len - source_len
+    else:
+        max_target_len = int(cutoff_len * (target_len / (source_len + target_len)))
+    new_target_len = min(max_target_len, target_len)
+    max_source_len = max(cutoff_len - new_target_len, 0)
+    new_source_len = min(max_source_len, source_len)
+    return new_source_len, new_target_len
+
+
+class _Side:
+    """Estimated length of one side (prompt or answer) of a turn pair, and where its last image ends."""
+
+    def __init__(self) -> None:
+        self.length = 0
+        self.last_image_end = 0
+
+    def add(self, text: str, tag: str, images: list[int]) -> None:
+        """Add one message; ``images`` holds the token counts of the images still to place (consumed)."""
+        self.length += TURN_OVERHEAD
+        parts = text.split(tag)
+        for k, part in enumerate(parts):
+            self.length += estimate_text_tokens(part)
+            if k < len(parts) - 1 and images:
+                self.length += images.pop(0)
+                self.last_image_end = self.length
+
+
+def _turn_pairs(sample: Sample) -> list[tuple[list[str], list[str]]]:
+    """(prompt messages, answer messages) as LF encodes them: per turn pair for SFT, one pair (the
+    whole history, the longer answer) for preference and KTO rows."""
+    texts = [turn.content for turn in sample.turns]
+    if sample.is_preference:
+        answers = [a.content for a in (sample.chosen, sample.rejected) if a is not None]
+        return [(texts, [max(answers, key=len)] if answers else [])]
+    if sample.kto_label is not None:
+        return [(texts[:-1], texts[-1:])]
+    return [(texts[i : i + 1], texts[i + 1 : i + 2]) for i in range(0, len(texts), 2)]
+
+
+def image_cut_by_truncation(
+    sample: Sample, counts: Sequence[int], cutoff: int, tag: str = "<image>"
+) -> tuple[int, int] | None:
+    """LF's truncation replayed with estimated text lengths: ``(pair index, estimated total)`` of the
+    first turn pair whose image tokens would be cut (or dropped with the pair), else ``None``."""
+    images = list(counts)
+    total = TURN_OVERHEAD + (estimate_text_tokens(sample.system) if sample.system else 10)
+    if sample.tools:
+        total += estimate_text_tokens(sample.tools)
+    pairs = []
+    turn_pairs = _turn_pairs(sample)
+    missing = len(images) - sum(text.count(tag) for prompt, answer in turn_pairs for text in prompt + answer)
+    if missing > 0 and turn_pairs and turn_pairs[0][0]:  # tags not inserted yet: LF's place for them
+        first = turn_pairs[0][0]
+        turn_pairs[0] = ([tag * missing + first[0], *first[1:]], turn_pairs[0][1])
+    for prompt, answer in turn_pairs:
+        source, target = _Side(), _Side()
+        for text in prompt:
+            source.add(text, tag, images)
+        for text in answer:
+            target.add(text, tag, images)
+        pairs.append((source, target))
+    estimate = total + sum(s.length + t.length for s, t in pairs)
+    for index, (source, target) in enumerate(pairs):
+        has_images = source.last_image_end or target.last_image_end
+        if total >= cutoff:
+            return (index, estimate) if has_images else None
+        kept_source, kept_target = infer_seqlen(source.length, target.length, cutoff - total)
+        if kept_source < source.last_image_end or kept_target < target.last_image_end:
+            return index, estimate
+        total += kept_source + kept_target
+    return None
+
+
 def check_sample_budget(
     sample: Sample,
     sizes: Sequence[tuple[int, int]],
     budget: TokenBudget,
     dataset: str | None = None,
+    image_tag: str = "<image>",
 ) -> list[Finding]:
-    """Warnings when a sample's image tokens (``sizes``: its images' original sizes) overflow the budget."""
+    """Warnings when a sample's image tokens (``sizes``: its images' original sizes, in order) overflow
+    ``cutoff_len`` alone, or would be cut by LF's truncation given an estimate of the text tokens."""
     if not sizes:
         return []
     counts = [budget.image_tokens(w, h) + WRAPPER_TOKENS for w, h in sizes]
@@ -191,16 +271,18 @@ def check_sample_budget(
                 dataset=dataset,
             )
         ]
-    text = sample_text_tokens(sample)
-    if visual + text > cutoff:
+    cut = image_cut_by_truncation(sample, counts, cutoff, image_tag)
+    if cut is not None:
+        pair, estimate = cut
         return [
             Finding.at(
                 sample.source,
                 "tokens-over-cutoff",
                 Severity.WARNING,
-                f"about {visual + text:,} tokens ({visual:,} for images: {per_image}; ~{text:,} text, "
-                f"estimated) exceed cutoff_len {cutoff:,}: if truncation reaches an image's tokens, "
-                "training fails with 'Image features and image tokens do not match'",
+                f"about {estimate:,} tokens ({visual:,} for images: {per_image}; the text estimated) "
+                f"exceed cutoff_len {cutoff:,} and LLaMA-Factory's truncation would cut image tokens "
+                f"in turn pair {pair + 1}: training fails with 'Image features and image tokens do not "
+                "match'",
                 hint="raise cutoff_len, shorten the text, or put images before long text",
                 dataset=dataset,
             )

@@ -153,3 +153,32 @@ print(json.dumps(out))
     for template in ("qwen2_vl", "qwen3_vl"):
         ours = [image_tokens(w, h, TEMPLATES[template]) for w, h in sizes]
         assert ours == real[template], template
+
+
+def test_a_long_answer_is_cut_not_the_image() -> None:
+    """LF's infer_seqlen cuts the answer when the prompt (image first) fits in half the budget."""
+    budget = TokenBudget.from_template("qwen2_vl", cutoff_len=2048)
+    assert check_sample_budget(_sample(answer="word " * 1200), [(1000, 1000)], budget) == []
+
+
+def test_an_image_in_a_later_turn_is_dropped() -> None:
+    budget = TokenBudget.from_template("qwen2_vl", cutoff_len=2048)
+    sample = Sample(
+        turns=(
+            Turn(Role.USER, "<image>What is this?"),
+            Turn(Role.ASSISTANT, "word " * 1100),
+            Turn(Role.USER, "<image>And this?"),
+            Turn(Role.ASSISTANT, "A dog."),
+        ),
+        source=SourceRef("data.json", 0, "$[0]"),
+    )
+    (finding,) = check_sample_budget(sample, [(640, 480), (640, 480)], budget)
+    assert finding.code == "tokens-over-cutoff"
+    assert "would cut image tokens in turn pair 2" in finding.message
+
+
+def test_missing_tags_count_as_leading_ones() -> None:
+    budget = TokenBudget.from_template("qwen2_vl", cutoff_len=800)
+    sample = _sample(answer="word " * 100)
+    untagged = Sample(turns=(Turn(Role.USER, "Describe this image."), sample.turns[1]), source=sample.source)
+    assert [f.code for f in check_sample_budget(untagged, [(1000, 1000)], budget)] == ["tokens-over-cutoff"]
