@@ -67,8 +67,9 @@ def sharegpt_record(sample: Sample, paths: OutputPaths, media_kinds: Iterable[Me
         record["system"] = sample.system
     if sample.tools is not None:
         record["tools"] = sample.tools
+    for_media = paths.for_media
     for kind in media_kinds:
-        record[_MEDIA_COLUMNS[kind]] = [paths.for_media(m) for m in sample.media(kind)]
+        record[_MEDIA_COLUMNS[kind]] = list(map(for_media, sample.media(kind)))
     if sample.chosen is not None:
         record["chosen"] = sample.chosen
     if sample.rejected is not None:
@@ -286,16 +287,25 @@ def write(dataset: Dataset, options: OutputOptions) -> WrittenFile:
         with sink as fh:
             writer = JsonLinesWriter(fh) if options.format is OutputFormat.JSONL else JsonArrayWriter(fh)
             chunk: list[dict[str, Any]] = []
+            # Plain SFT data in the sharegpt layout: a sample without preference answers or a KTO
+            # label is always expressible, so export_problem is asked only about the others.
+            plain = not alpaca and not dataset.ranking and not dataset.kto
+            extra_images, extra_videos, extra_audios = (k in undeclared for k in MEDIA_KINDS)
             for sample in dataset.samples:
-                problem = export_problem(sample, dataset, options.layout)
-                if problem is not None:
-                    problems.append(problem)
-                    continue
+                if not (
+                    plain and sample.chosen is None and sample.rejected is None and sample.kto_label is None
+                ):
+                    problem = export_problem(sample, dataset, options.layout)
+                    if problem is not None:
+                        problems.append(problem)
+                        continue
                 kinds = declared
-                for kind in undeclared:
-                    if sample.media(kind):
-                        kinds = [k for k in MEDIA_KINDS if k in dataset.media_kinds or sample.media(k)]
-                        break
+                if (
+                    (extra_images and sample.images)
+                    or (extra_videos and sample.videos)
+                    or (extra_audios and sample.audios)
+                ):
+                    kinds = [k for k in MEDIA_KINDS if k in dataset.media_kinds or sample.media(k)]
                 record = make_record(sample, paths, kinds)
                 columns.update(record)
                 chunk.append(record)
