@@ -464,3 +464,40 @@ def test_prompts_file_for_detection_and_vqa_prompt_needs_question(shared_data: P
     assert code == 0, err
     rows = json.loads((tmp_path / "v" / "coco_captions.json").read_text())
     assert rows[0]["messages"][0]["content"] == "<image>Q: What is this photo taken looking through?"
+
+
+def test_type_errors_keep_their_image_out_and_bad_answers_files(shared_data: Path, tmp_path: Path) -> None:
+    Image.new("RGB", (10, 10)).save(tmp_path / "a.png")
+    Image.new("RGB", (10, 10)).save(tmp_path / "b.png")
+    Image.new("RGB", (10, 10)).save(tmp_path / "c.png")
+    data = {
+        "images": [
+            {"id": 1, "file_name": "a.png", "width": 10, "height": 10},
+            {"id": 2, "file_name": "b.png", "width": 10, "height": 10},
+            {"id": 3, "file_name": "c.png", "width": 10, "height": 10},
+        ],
+        "categories": [{"id": 1, "name": "p"}],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 1, "bbox": ["a", 1, 2, 3]},
+            {"id": 2, "image_id": 1, "category_id": 1, "bbox": [1, 1, 2, 3]},
+            {"id": 3, "image_id": 2, "category_id": 1, "bbox": [1, 1, 2, 3]},
+            {"id": 4, "image_id": 2, "category_id": 1, "segmentation": {"counts": "!!", "size": [10, 10]}},
+            {"id": 5, "image_id": 3, "category_id": 1, "bbox": [1, 1, 2, 3]},
+        ],
+    }
+    (tmp_path / "inst.json").write_text(json.dumps(data))
+    rows, findings = _convert([tmp_path / "inst.json"], tmp_path / "o", "d", images_dir=str(tmp_path))
+    # image 1 lost an annotation to a type error, image 2 has a box-less annotation: only c.png is written
+    assert [r["images"] for r in rows] == [["../c.png"]]
+    assert _codes(findings) >= {
+        ("coco-bad-annotation", "$.annotations[0].bbox[0]"),
+        ("coco-missing-box", "$.annotations[3].bbox"),
+    }
+    vqa = shared_data / "allennlp_models_vqav2" / "test_fixtures" / "vision" / "vqav2"
+    (tmp_path / "list.json").write_text("[1, 2]")
+    code, _out, err = _run(["coco2lf", str(vqa / "questions.json"), "--answers", "list.json"], tmp_path)
+    assert code == 2
+    assert err.splitlines()[-1] == (
+        "Error: --answers list.json: not a VQA annotations file (a JSON object with `annotations`): "
+        "Expected `object`, got `array`"
+    )

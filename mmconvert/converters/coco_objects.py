@@ -126,12 +126,38 @@ def iter_annotations(
                     yield i, item_decoder.decode(raw)
                 except msgspec.ValidationError as exc:
                     findings.add(_type_finding(coco.path, "annotations", i, exc))
+                    ref = _image_ref(raw)  # the image it belongs to must not get an incomplete answer
+                    if ref is not None:
+                        yield i, ref
+
+
+class BadAnnotation(msgspec.Struct, gc=False):
+    """An annotation that failed to decode (already a finding): only its image id is known."""
+
+    image_id: Id
+
+
+_bad_decoder = msgspec.json.Decoder(BadAnnotation)
+
+
+def _image_ref(raw: msgspec.Raw) -> BadAnnotation | None:
+    try:
+        return _bad_decoder.decode(raw)
+    except msgspec.ValidationError:
+        return None
 
 
 def segmentation_bbox(segmentation: object, height: int, width: int) -> list[float] | None:
     """The box of a polygon list or RLE (compressed or not), from pycocotools; ``None`` if empty."""
     from pycocotools import mask as mask_utils
 
+    try:
+        return _segmentation_bbox(mask_utils, segmentation, height, width)
+    except Exception:  # pycocotools raises assorted errors on malformed masks: no box can be derived
+        return None
+
+
+def _segmentation_bbox(mask_utils, segmentation: object, height: int, width: int) -> list[float] | None:  # type: ignore[no-untyped-def]
     if isinstance(segmentation, list):
         polygons = [p for p in segmentation if isinstance(p, list) and len(p) >= 6]
         if not polygons:
@@ -212,6 +238,12 @@ class ObjectTask:
         report = _Reporter(findings, path)
         bad, warn = report.bad, report.warn
         for i, ann in iter_annotations(coco, _Annotation, findings):
+            if isinstance(ann, BadAnnotation):
+                bad_slot = per_image.get(ann.image_id)
+                if bad_slot is None:
+                    bad_slot = per_image[ann.image_id] = _ImageObjects()
+                bad_slot.tainted = True
+                continue
             assert isinstance(ann, _Annotation)
             report.i, report.ann = i, ann
             media = self.index.get(ann.image_id)

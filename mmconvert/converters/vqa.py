@@ -66,8 +66,12 @@ def load_answers(path: str, findings: Findings) -> tuple[dict[Id, tuple[int, _An
     data = read_json_bytes(path)
     try:
         top = msgspec.json.decode(data, type=_AnswersTop)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        raise InputError(describe_decode_error(path, exc)) from exc  # type: ignore[arg-type]
+    except msgspec.ValidationError as exc:
+        raise InputError(
+            f"--answers {path}: not a VQA annotations file (a JSON object with `annotations`): {exc}"
+        ) from exc
+    except msgspec.DecodeError as exc:
+        raise InputError(describe_decode_error(path, exc)) from exc
     if not top.annotations:
         raise InputError(f"--answers {path}: no `annotations` key: not a VQA annotations file")
     out: dict[Id, tuple[int, _Annotation]] = {}
