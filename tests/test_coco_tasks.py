@@ -501,3 +501,23 @@ def test_type_errors_keep_their_image_out_and_bad_answers_files(shared_data: Pat
         "Error: --answers list.json: not a VQA annotations file (a JSON object with `annotations`): "
         "Expected `object`, got `array`"
     )
+
+
+def test_one_image_id_two_files_must_agree(tmp_path: Path) -> None:
+    for split in ("train", "val"):
+        (tmp_path / split).mkdir()
+        Image.new("RGB", (10, 10)).save(tmp_path / split / "a.png")
+        data = {
+            "images": [{"id": 1, "file_name": "a.png", "width": 10, "height": 10}],
+            "categories": [{"id": 1, "name": "p"}],
+            "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 2, 3]}],
+        }
+        (tmp_path / f"instances_{split}.json").write_text(json.dumps(data))
+    rows, findings = _convert(
+        [tmp_path / "instances_train.json", tmp_path / "instances_val.json"], tmp_path / "o", "x"
+    )
+    (conflict,) = [f for f in findings if f.code == "coco-image-conflict"]
+    assert conflict.file == str(tmp_path / "instances_val.json") and conflict.path == "$.images[0]"
+    assert conflict.message.startswith(f"image id 1 is '{tmp_path / 'val' / 'a.png'}' here but ")
+    # With --on-error skip each file's samples keep their own image: nothing is paired wrongly.
+    assert [r["images"] for r in rows] == [["../train/a.png"], ["../val/a.png"]]

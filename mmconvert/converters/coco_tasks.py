@@ -64,14 +64,14 @@ def _merge_index(
         if known is None:
             shared[image_id] = media
             continue
-        if known.path != media.path:
+        if known.path != media.path or known.base != media.base:
             k = origin.get(image_id, -1)
             findings.add(
                 Finding(
                     code="coco-image-conflict",
                     severity=Severity.ERROR,
-                    message=f"image id {image_id!r} is {media.path!r} here but {known.path!r} in "
-                    f"{known.origin}",
+                    message=f"image id {image_id!r} is {os.path.join(media.base or '', media.path)!r} here "
+                    f"but {os.path.join(known.base or '', known.path)!r} in {known.origin}",
                     file=path,
                     index=k if k >= 0 else None,
                     path=f"$.images[{k}]" if k >= 0 else None,
@@ -160,7 +160,8 @@ def read_tasks(
         raise UsageError("--answers is for VQA: also pass the questions file it answers")
     notes: list[str] = []
     shared: dict[Id, Media] = {}
-    plans: list[tuple[str, coco_format.CocoFile, str]] = []
+    # (task, file, images folder, the file's own image index: its samples never borrow another file's image)
+    plans: list[tuple[str, coco_format.CocoFile, str, dict[Id, Media]]] = []
     dirs: dict[str, str] = {}
     for coco, content in zip(loaded, contents, strict=True):
         task, note = choose_task(coco.path, content, options.task, several)
@@ -182,7 +183,7 @@ def read_tasks(
             elif vqa_dir is None:
                 vqa_dir, why = find_vqa_images_dir(coco.path, coco.data_subtype)
                 notes.append(f"images folder: {vqa_dir} ({why}); use --images-dir to choose another")
-            plans.append((task, coco, os.path.abspath(vqa_dir)))
+            plans.append((task, coco, os.path.abspath(vqa_dir), shared))
             continue
         images_dir = options.images_dir
         if images_dir is None:
@@ -196,7 +197,8 @@ def read_tasks(
         index = coco_format._image_index(coco, images_dir, findings)
         origin = {img.id: k for k, img in enumerate(coco.images)}
         _merge_index(shared, index, coco.path, findings, origin)
-        plans.append((task, coco, images_dir))
+        own = {k: shared[k] if shared[k] == media else media for k, media in index.items()}
+        plans.append((task, coco, images_dir, own))
     answers = None
     if any(c.questions and not c.qa_list for c in loaded):
         if options.answers is None:
@@ -205,16 +207,16 @@ def read_tasks(
             )
         answers = load_answers(options.answers, findings)
     streams: list[Iterator[Sample]] = []
-    for task, coco, images_dir in plans:
+    for task, coco, images_dir, own in plans:
         if task == "caption":
-            streams.append(coco_format._caption_samples(coco, shared, options, findings))  # type: ignore[arg-type]
+            streams.append(coco_format._caption_samples(coco, own, options, findings))  # type: ignore[arg-type]
         elif task == "vqa" and coco.qa_list:
             streams.append(qa_list_samples(coco, shared, images_dir, options, findings))
         elif task == "vqa":
             assert answers is not None
             streams.append(vqa_samples(coco, shared, images_dir, answers[0], answers[1], options, findings))
         else:
-            streams.append(_object_samples(coco, shared, task, options, findings))
+            streams.append(_object_samples(coco, own, task, options, findings))
     tasks = sorted({p[0] for p in plans})
     return Dataset(
         name=name,
