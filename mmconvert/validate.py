@@ -800,7 +800,10 @@ def _validate_dataset(
         status = "not-checked" if exc.code == "data-file-not-checked" else "load-error"
         return DatasetResult(name, status, message=exc.message, file=exc.file)
 
-    findings.extend(_mismatch_findings(name, opened, registry_path))
+    try:
+        findings.extend(_mismatch_findings(name, opened, registry_path))
+    except TypeError:  # a column name that is not a string (LF fails on it while aligning, reported below)
+        pass
     return _judge_rows(name, opened, options, findings, probe)
 
 
