@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -276,6 +276,9 @@ class _Prefixed(NamedTuple):
 
 
 _PREFIXED: dict[tuple[str, str, str, str, str], _Prefixed] = {}
+#: The last (prompt, answer) sample that got a tag inserted: [prompt turn, tokens, policy, images,
+#: new prompt turn].  Samples sharing the prompt object (COCO captions) reuse the answer at once.
+_LAST_PAIR: list[Any] = [None, None, None, -1, None]
 _PREFIXED_LIMIT = 4096
 
 
@@ -290,6 +293,25 @@ def _reconcile_quick(sample: Sample, options: PassOptions) -> Sample | None:
     """
     tokens = options.tokens
     image, video, audio = tokens.image, tokens.video, tokens.audio
+    turns = sample.turns
+    last = _LAST_PAIR
+    if (
+        len(turns) == 2
+        and turns[0] is last[0]
+        and tokens is last[1]
+        and options.placeholders is last[2]
+        and len(sample.images) == last[3]
+        and sample.system is None
+        and sample.chosen is None
+        and sample.rejected is None
+        and not sample.videos
+        and not sample.audios
+    ):
+        # Same prompt turn object and media count as the last (prompt, answer) sample: same result.
+        reply = turns[1]
+        content = reply.content
+        if reply.role not in PROMPT_ROLES and not (image in content or video in content or audio in content):
+            return msgspec.structs.replace(sample, turns=(last[4], reply))
     system = sample.system
     if system is not None and (image in system or video in system or audio in system):
         return None
@@ -341,7 +363,16 @@ def _reconcile_quick(sample: Sample, options: PassOptions) -> Sample | None:
         or n_audio - first_counts[2] + added[2] != want_audio
     ):
         return None  # the prefix joined the text into an extra tag: let the full path report it
-    turns = sample.turns
+    if (
+        first == 0
+        and len(turns) == 2
+        and sample.system is None
+        and sample.chosen is None
+        and sample.rejected is None
+        and not sample.videos
+        and not sample.audios
+    ):
+        _LAST_PAIR[:] = [turn, tokens, options.placeholders, want_image, hit.turn]
     return msgspec.structs.replace(sample, turns=(*turns[:first], hit.turn, *turns[first + 1 :]))
 
 

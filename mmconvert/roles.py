@@ -34,7 +34,7 @@ SOURCE_ROLES: dict[str, Role] = {
 
 _PROMPT_SIDE = (Role.USER, Role.OBSERVATION)
 # Enum member lookups cost ~0.5 us each on Python 3.11; the per-turn checks use these bound names.
-_ASSISTANT, _FUNCTION, _OBSERVATION = Role.ASSISTANT, Role.FUNCTION, Role.OBSERVATION
+_USER, _ASSISTANT, _FUNCTION, _OBSERVATION = Role.USER, Role.ASSISTANT, Role.FUNCTION, Role.OBSERVATION
 _ANSWER_SIDE = (Role.ASSISTANT, Role.FUNCTION)
 _MAX_SHOWN = 300
 _ORDER_HINT = (
@@ -105,8 +105,19 @@ def _role_name(role: Role) -> str:
 
 def check_conversation(sample: Sample, ranking: bool = False, dataset: str | None = None) -> list[Finding]:
     """LF 0.9.5's sharegpt rules on one sample (turns exclude the leading system prompt)."""
-    findings: list[Finding] = []
     turns = sample.turns
+    if (
+        len(turns) == 2
+        and not ranking
+        and turns[0].role is _USER
+        and turns[1].role is _ASSISTANT
+        and not sample.tools
+        and sample.chosen is None
+        and sample.rejected is None
+        and turns[1].content.strip()
+    ):
+        return []  # one question, one non-empty answer (COCO, VQA, most SFT): nothing to find
+    findings: list[Finding] = []
     source = sample.source
     if not turns:
         findings.append(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 
+import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -107,3 +108,25 @@ def test_media_path_shortcut_equals_normpath(path: str, base: str) -> None:
         inside = expected == folder or expected.startswith(folder.rstrip("/") + "/")
         _, finding = resolve_media_path(media, SOURCE, allow_outside=False)
         assert (finding is None) == inside
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    sample=samples(),
+    prompt=_text,
+    policy=st.sampled_from(list(PlaceholderPolicy)),
+    tokens=st.sampled_from(_TOKEN_SETS),
+)
+def test_shared_prompt_memo_equals_full_path(
+    sample: Sample, prompt: str, policy: PlaceholderPolicy, tokens: PlaceholderTokens
+) -> None:
+    """A sample whose prompt turn is the object of the previous (prompt, answer) sample takes the memo."""
+    options = PassOptions(tokens=tokens, placeholders=policy)
+    shared = Turn(Role.USER, prompt)
+    primer = msgspec.structs.replace(
+        sample, turns=(shared, Turn(Role.ASSISTANT, "ok")), system=None, chosen=None, rejected=None
+    )
+    reconcile_placeholders(primer, options)
+    turns = (shared, *sample.turns[1:2]) if sample.turns else (shared,)
+    follower = msgspec.structs.replace(sample, turns=turns)
+    assert reconcile_placeholders(follower, options, "d") == _reconcile_full(follower, options, "d")
