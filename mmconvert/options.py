@@ -125,6 +125,18 @@ class CocoOptions:
     prompts: tuple[str, ...] = (DEFAULT_CAPTION_PROMPT,)
     seed: int = 0
     per_image: bool = False
+    # Beyond captions (detection, grounding, pose, VQA); see mmconvert.converters.coco_objects / vqa.
+    task: str | None = None  # caption|detection|grounding|pose|vqa; None: from each file's content
+    task_prompts: tuple[str, ...] = ()  # user prompts for non-caption tasks; empty: the task's default
+    bbox_format: str = "qwen2.5-vl"  # a mmconvert.boxes.BoxFormat value
+    image_max_pixels: int = 768 * 768  # LF ModelArguments.image_max_pixels (qwen2.5-vl boxes)
+    image_min_pixels: int = 32 * 32  # LF ModelArguments.image_min_pixels
+    crowd: str = "skip"  # skip|include: iscrowd annotations
+    empty: str = "skip"  # skip|keep: images without annotations
+    grounding: str = "category"  # category (one chat per category per image) | annotation
+    answers: str | None = None  # VQA annotations file joined on question_id
+    vqa_answer: str = "most-common"  # most-common|multiple-choice|all
+    check_header: bool = False  # compare images' width/height with the file headers
 
 
 @dataclass(frozen=True)

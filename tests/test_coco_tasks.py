@@ -521,3 +521,13 @@ def test_one_image_id_two_files_must_agree(tmp_path: Path) -> None:
     assert conflict.message.startswith(f"image id 1 is '{tmp_path / 'val' / 'a.png'}' here but ")
     # With --on-error skip each file's samples keep their own image: nothing is paired wrongly.
     assert [r["images"] for r in rows] == [["../train/a.png"], ["../val/a.png"]]
+
+
+def test_default_name_follows_task(tmp_path: Path) -> None:
+    code, out, err = _run(
+        ["coco2lf", str(GOLDEN_INPUT / "instances.json"), "--task", "grounding", "-o", "o"], tmp_path
+    )
+    assert code == 0, err
+    assert (
+        out == "Wrote 3 samples to o/coco_grounding.json and entry 'coco_grounding' in o/dataset_info.json\n"
+    )

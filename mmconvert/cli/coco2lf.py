@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from mmconvert.api import convert, convert_split
 from mmconvert.boxes import ROUNDING_HELP, BoxFormat
@@ -127,7 +128,7 @@ def _read_prompts(path: str) -> tuple[str, ...]:
     "and the annotation id.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --prompts and --split.")
-@output_options(default_name="coco_captions")
+@output_options(default_name="coco_captions")  # coco_<task> with --task detection|grounding|pose|vqa
 @pass_options()
 def coco2lf(annotations: tuple[str, ...], **kw: Any) -> None:
     """Convert COCO annotation files into a LLaMA-Factory sharegpt dataset.
@@ -174,6 +175,9 @@ def coco2lf(annotations: tuple[str, ...], **kw: Any) -> None:
         check_header=kw["check"] in (CheckTier.HEADER.value, CheckTier.DECODE.value),
     )
     passes = build_pass_options(kw)
+    ctx = click.get_current_context()
+    if kw["task"] not in (None, "caption") and ctx.get_parameter_source("name") is ParameterSource.DEFAULT:
+        kw["name"] = f"coco_{kw['task']}"  # not coco_captions for a detection dataset
     output = build_output_options(kw)
     inputs = list(annotations)
     if kw["split_spec"] is not None:
