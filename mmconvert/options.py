@@ -135,7 +135,7 @@ class CocoOptions:
     empty: str = "skip"  # skip|keep: images without annotations
     grounding: str = "category"  # category (one chat per category per image) | annotation
     answers: str | None = None  # VQA annotations file joined on question_id
-    vqa_answer: str = "most-common"  # most-common|multiple-choice|all
+    vqa_answer: str = "most-common"  # most-common|multiple-choice
     check_header: bool = False  # compare images' width/height with the file headers
 
 
