@@ -343,3 +343,12 @@ def test_llava_video_image_tag_becomes_video_tag(tmp_path: Path) -> None:
     rows = json.loads((tmp_path / "data/converted.json").read_text(encoding="utf-8"))
     assert [r["messages"][0]["content"] for r in rows] == ["<video>\nWhat happens?", "<video>What happens?"]
     assert [r["videos"] for r in rows] == [["../v.mp4"], ["../v.mp4"]]
+
+
+@pytest.mark.parametrize("messages", [True, 3, "text", {"role": "user"}])
+def test_auto_detection_survives_odd_messages_values(tmp_path: Path, messages: object) -> None:
+    _write(tmp_path / "m.json", [{"messages": messages}])
+    code, _, err = _run(["convert", "m.json", "-o", "data"], tmp_path)
+    assert code == 1
+    assert "detected sharegpt" in err.splitlines()[0]
+    assert "error conversation-type (1):" in err

@@ -21,7 +21,8 @@ PROBE = 20
 
 def _is_openai(records: list[dict[str, Any]]) -> bool:
     for record in records:
-        for message in record.get("messages") or []:
+        messages = record.get("messages")
+        for message in messages if isinstance(messages, list) else ():
             if not isinstance(message, dict):
                 continue
             if isinstance(message.get("content"), list) or message.get("tool_calls"):
