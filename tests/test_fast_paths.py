@@ -13,6 +13,7 @@ import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mmconvert.converters.coco import SeenIds
 from mmconvert.model import MEDIA_KINDS, Media, MediaKind, Role, Sample, SourceRef, Turn
 from mmconvert.options import LiteralPolicy, PassOptions, PlaceholderPolicy, PlaceholderTokens
 from mmconvert.paths import resolve_media_path
@@ -130,3 +131,21 @@ def test_shared_prompt_memo_equals_full_path(
     turns = (shared, *sample.turns[1:2]) if sample.turns else (shared,)
     follower = msgspec.structs.replace(sample, turns=turns)
     assert reconcile_placeholders(follower, options, "d") == _reconcile_full(follower, options, "d")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    ids=st.lists(
+        st.integers(-3, 40)
+        | st.integers(2**27 - 2, 2**27 + 2)
+        | st.integers()
+        | st.sampled_from(["5", "a", ""]),
+        max_size=60,
+    )
+)
+def test_seen_ids_bitmap_equals_a_set(ids: list[int | str]) -> None:
+    """The caption importer's duplicate-id memory answers exactly like a set."""
+    seen, reference = SeenIds(), set()
+    for item in ids:
+        assert seen.add_new(item) == (item not in reference)
+        reference.add(item)
