@@ -148,18 +148,42 @@ def read_media_column(draft: Draft, record: dict[str, Any], kind: MediaKind, key
 def read_tools(draft: Draft, record: dict[str, Any], key: str = "tools") -> None:
     """``tools`` as LF wants it: JSON text.  A native list/object is serialised; empty means none."""
     value = record.get(key)
-    if value is None or value == "" or value == []:
+    if value is None or value == "" or value == [] or value == {}:
         return
-    if isinstance(value, str):
-        draft.tools = value
-    elif isinstance(value, (list, dict)):
-        draft.tools = json.dumps(value, ensure_ascii=False)
-    else:
+    if not isinstance(value, (str, list, dict)):
         draft.error(
             "tools-type",
             f"`{key}` is a {type(value).__name__}; expected the list of function schemas",
             "give `tools` as a JSON list (or its JSON text)",
             f".{key}",
+        )
+        return
+    parsed: Any = value
+    if isinstance(value, str):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            draft.error(
+                "tools-invalid",
+                f"Invalid JSON format in tool description: {value[:80]!r} (LF cannot format the tools)",
+                "give `tools` as a JSON list of function schemas",
+                f".{key}",
+            )
+            return
+    keep_text = isinstance(value, str) and isinstance(parsed, list)
+    if isinstance(parsed, dict):
+        parsed = [parsed]  # one function schema: LF iterates a list of them
+    if not isinstance(parsed, list) or not all(isinstance(tool, dict) for tool in parsed):
+        draft.error(
+            "tools-invalid",
+            f"`{key}` must be a list of function schemas (objects); LF fails on {str(parsed)[:80]}",
+            "give `tools` as a JSON list of function schemas",
+            f".{key}",
+        )
+        return
+    if parsed:
+        draft.tools = (
+            value if keep_text and isinstance(value, str) else json.dumps(parsed, ensure_ascii=False)
         )
 
 
