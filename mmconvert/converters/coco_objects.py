@@ -347,6 +347,10 @@ class ObjectTask:
 
     def _box(self, ann: _Annotation, size, bad, warn) -> tuple[float, float, float, float] | None:  # type: ignore[no-untyped-def]
         bbox = ann.bbox
+        if bbox is not None and len(bbox) == 4 and size is not None and not ann.iscrowd:
+            x, y, w, h = bbox  # the common case first: a valid box inside its image
+            if w > 0 and h > 0 and x >= 0 and y >= 0 and x + w <= size[0] + _EPS and y + h <= size[1] + _EPS:
+                return (x, y, w, h)
         if bbox is None or len(bbox) == 0:
             seg = msgspec.json.decode(ann.segmentation) if ann.segmentation else None
             derived = None
