@@ -224,6 +224,7 @@ class ObjectTask:
         self.fmt = BoxFormat(options.bbox_format)
         self.categories = _categories(coco, findings)
         self.unnamed_warned: set[Id] = set()
+        self.writers: dict[tuple[int, int], BoxWriter] = {}
         self.score_warned = False
 
     # -- annotation checks ------------------------------------------------------------------------
@@ -481,8 +482,13 @@ class ObjectTask:
 
     def _writer(self, image_id: Id) -> BoxWriter:
         size = self.sizes.get(image_id) or (0, 0)
-        o = self.options
-        return BoxWriter(self.fmt, size[0], size[1], o.image_max_pixels, o.image_min_pixels)
+        writer = self.writers.get(size)  # one per image size (COCO repeats a few sizes many times)
+        if writer is None:
+            o = self.options
+            writer = self.writers[size] = BoxWriter(
+                self.fmt, size[0], size[1], o.image_max_pixels, o.image_min_pixels
+            )
+        return writer
 
     def _record(self, obj: _Object, writer: BoxWriter, image_id: Id) -> dict:
         box = writer.box(*obj.box)
