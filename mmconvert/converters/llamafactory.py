@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from typing import IO, Any
 
 from mmconvert.findings import Finding, Severity
-from mmconvert.io import JsonArrayWriter, JsonLinesWriter
+from mmconvert.io import JsonArrayWriter, JsonLinesWriter, paused_gc
 from mmconvert.model import MEDIA_KINDS, Dataset, MediaKind, Role, Sample
 from mmconvert.options import Layout, OutputFormat, OutputOptions
 from mmconvert.paths import OutputPaths
@@ -284,7 +284,7 @@ def write(dataset: Dataset, options: OutputOptions) -> WrittenFile:
     count = 0
     try:
         sink: IO[bytes] = os.fdopen(fd, "wb") if fd >= 0 else _NullSink()  # type: ignore[assignment]
-        with sink as fh:
+        with sink as fh, paused_gc():
             writer = JsonLinesWriter(fh) if options.format is OutputFormat.JSONL else JsonArrayWriter(fh)
             chunk: list[dict[str, Any]] = []
             # Plain SFT data in the sharegpt layout: a sample without preference answers or a KTO
