@@ -275,7 +275,8 @@ def resolve_sample_media(
     images = sample.images
     if len(images) == 1 and not sample.videos and not sample.audios and resolver._budget is None:
         # The common case (one image, e.g. COCO) when its file is fine: one cached lookup, no findings.
-        outcome = resolver.resolve(images[0], sample)
+        media = images[0]
+        outcome = resolver._cache.get((media.base, media.path)) or resolver.resolve(media, sample)
         if not outcome.issues and not outcome.notes:
             return msgspec.structs.replace(sample, images=(outcome.media,)), []
     findings: list[Finding] = []
