@@ -39,7 +39,7 @@ def resolve_media_path(media: Media, source: SourceRef, allow_outside: bool) -> 
     if os.path.isabs(media.path) or media.base is None:
         resolved = os.path.normpath(os.path.abspath(media.path))
         outside = media.base is not None and not _inside(resolved, media.base)
-    elif _is_plain(media.path) and media.base == _normal_folder(media.base):
+    elif _is_normal_absolute(media.base) and _is_plain(media.path):
         # "a/b.jpg" under a normalised folder: the join is already normal and inside (normpath is slow)
         resolved = media.base + os.sep + media.path if media.base != os.sep else os.sep + media.path
         outside = False
@@ -95,13 +95,25 @@ def _symlink_escapes(resolved: str, base: str) -> bool:
 
     Costs one cached ``realpath`` per folder and one cached listing per folder, not a syscall per file.
     """
-    real_base = _real_folder(base)
     folder, name = os.path.split(resolved)
-    if not _inside(_real_folder(folder), real_base):
+    if _folder_escapes(folder, base):
         return True
+    real_base = _real_folder(base)
     if name in _symlinked_names(folder):
         return not _inside(os.path.realpath(resolved), real_base)
     return False
+
+
+@functools.lru_cache(maxsize=4096)
+def _folder_escapes(folder: str, base: str) -> bool:
+    """Whether ``folder``, followed through symlinks, lies outside ``base`` followed through symlinks."""
+    return not _inside(_real_folder(folder), _real_folder(base))
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_normal_absolute(folder: str) -> bool:
+    """``folder`` is absolute and already normalised (so joining a plain relative path keeps it so)."""
+    return os.path.isabs(folder) and folder == os.path.normpath(folder)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -124,6 +136,8 @@ def forget_folder_cache() -> None:
     _real_folder.cache_clear()
     _symlinked_names.cache_clear()
     _normal_absolute.cache_clear()
+    _folder_escapes.cache_clear()
+    _is_normal_absolute.cache_clear()
 
 
 def _finding(source: SourceRef, media: Media, code: str, message: str, hint: str) -> Finding:
