@@ -69,7 +69,8 @@ def sharegpt_record(sample: Sample, paths: OutputPaths, media_kinds: Iterable[Me
         record["tools"] = sample.tools
     for_media = paths.for_media
     for kind in media_kinds:
-        record[_MEDIA_COLUMNS[kind]] = list(map(for_media, sample.media(kind)))
+        column = _MEDIA_COLUMNS[kind]  # also the Sample attribute: images, videos, audios
+        record[column] = list(map(for_media, getattr(sample, column)))
     if sample.chosen is not None:
         record["chosen"] = sample.chosen
     if sample.rejected is not None:
