@@ -575,6 +575,13 @@ class ObjectTask:
     def _grounding(
         self, slot: _ImageObjects, image_id: Id, media: Media, source: SourceRef
     ) -> Iterator[Sample]:
+        # The writer needs the image size; an image whose every box was rejected (e.g. no size) has no
+        # objects and must not ask for one.
+        if not slot.objects:
+            for category_id in slot.tainted_categories:
+                if category_id in self.categories and self.options.grounding != "annotation":
+                    self.findings.skipped += 1  # every box of the category was in error
+            return
         writer = self._writer(image_id)
         if self.options.grounding == "annotation":
             for obj in slot.objects:

@@ -81,12 +81,15 @@ def _merge_index(
             )
 
 
+_MAX_SIDE = 1_000_000  # pixels; no real image is wider (and box arithmetic overflows far beyond)
+
+
 def _image_sizes(coco: coco_format.CocoFile, findings: Findings) -> dict[Id, tuple[int, int]]:
     sizes: dict[Id, tuple[int, int]] = {}
     for k, img in enumerate(coco.images):
         if img.width is None or img.height is None:
             continue
-        if img.width <= 0 or img.height <= 0:
+        if not (0 < img.width <= _MAX_SIDE and 0 < img.height <= _MAX_SIDE):
             findings.add(
                 Finding(
                     code="coco-bad-image-size",

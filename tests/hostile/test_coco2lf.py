@@ -577,6 +577,30 @@ CASES: list[Case] = [
         args=("--prompt", "x", "--prompts", "prompts.txt"),
         setup=_prompts_file,
     ),
+    # --- detection / grounding: boxes need the image size (exit 1, never a division by zero)
+    Case(
+        "detection-absurd-width",
+        coco_bytes(
+            images=[{"id": 1, "file_name": "a.png", "width": 1e300, "height": 8}],
+            annotations=[{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 4, 4]}],
+            categories=[{"id": 1, "name": "square"}],
+        ),
+        1,
+        "  in/captions.json:$.images[0] (image_id=1): image 'a.png' has width 1e+300 and height 8",
+        args=("--task", "detection"),
+    ),
+    Case(
+        "grounding-no-image-size",
+        coco_bytes(
+            images=[{"id": 1, "file_name": "a.png"}],
+            annotations=[{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 4, 4]}],
+            categories=[{"id": 1, "name": "square"}],
+        ),
+        1,
+        "  in/captions.json:$.annotations[0].image_id (annotation_id=1, image_id=1): image 1 has no "
+        "width/height in `images`; --bbox-format qwen2.5-vl needs them",
+        args=("--task", "grounding"),
+    ),
     # --- media files that open badly (exit 1); the default tier (exists) does not open files
     Case(
         "decompression-bomb-header",
