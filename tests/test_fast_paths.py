@@ -55,7 +55,7 @@ def samples(draw: st.DrawFn) -> Sample:
     )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(
     sample=samples(),
     policy=st.sampled_from(list(PlaceholderPolicy)),
@@ -91,7 +91,7 @@ def test_quick_path_shares_the_inserted_prompt() -> None:
 _parts = st.sampled_from(["a", "b.jpg", ".", "..", "", "ü x", "...", ".hidden", "c\\d"])
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     path=st.lists(_parts, min_size=1, max_size=4).map("/".join),
     base=st.sampled_from(["/data/images", "/data/images/", "/data/./img/../images", "/", "rel/dir", "."]),
@@ -111,7 +111,7 @@ def test_media_path_shortcut_equals_normpath(path: str, base: str) -> None:
         assert (finding is None) == inside
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     sample=samples(),
     prompt=_text,
@@ -133,7 +133,7 @@ def test_shared_prompt_memo_equals_full_path(
     assert reconcile_placeholders(follower, options, "d") == _reconcile_full(follower, options, "d")
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     ids=st.lists(
         st.integers(-3, 40)
