@@ -291,6 +291,7 @@ def write(dataset: Dataset, options: OutputOptions) -> WrittenFile:
             # Plain SFT data in the sharegpt layout: a sample without preference answers or a KTO
             # label is always expressible, so export_problem is asked only about the others.
             plain = not alpaca and not dataset.ranking and not dataset.kto
+            plain_keys = 1 + len(declared)
             extra_images, extra_videos, extra_audios = (k in undeclared for k in MEDIA_KINDS)
             for sample in dataset.samples:
                 if not (
@@ -308,7 +309,8 @@ def write(dataset: Dataset, options: OutputOptions) -> WrittenFile:
                 ):
                     kinds = [k for k in MEDIA_KINDS if k in dataset.media_kinds or sample.media(k)]
                 record = make_record(sample, paths, kinds)
-                columns.update(record)
+                if alpaca or kinds is not declared or len(record) != plain_keys:
+                    columns.update(record)  # else: messages + the declared media, already in columns
                 chunk.append(record)
                 if len(chunk) >= _CHUNK:
                     writer.write_chunk(chunk)
