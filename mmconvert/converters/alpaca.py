@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 import msgspec
 
-from mmconvert.converters.records import RawRecord, RecordFile, iter_objects, split_records
+from mmconvert.converters.records import RawRecord, RecordFile, RecordSeq, iter_objects, split_records
 from mmconvert.errors import UsageError
 from mmconvert.findings import Finding, Findings, Severity
 from mmconvert.inline_tags import convert_inline, rewrite_default_tags
@@ -105,7 +105,7 @@ _ALPACA_KEYS = ("instruction", "input", "output")
 _CHAT_KEYS = ("conversations", "messages", "conversation")
 
 
-def _decide_mode(records: list[RawRecord]) -> _Mode:
+def _decide_mode(records: RecordSeq) -> _Mode:
     ranking = False
     kto_key: str | None = None
     kinds: set[MediaKind] = set()

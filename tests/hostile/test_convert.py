@@ -190,11 +190,12 @@ CASES: list[Case] = [
         1,
         "  in/data.json:$[1]: the record is a JSON int, not an object",
     ),
-    Case(
+    Case(  # detection reads only the first lines; the bad line is a finding, as with --from given
         "jsonl-bad-line-auto",
         json.dumps(GOOD_ROW).encode() + b"\n{oops\n",
-        2,
-        "Error: in/data.jsonl: line 2 is not valid JSON: JSON is malformed: expected '\"' (line 2, column 2)",
+        1,
+        "  in/data.jsonl:$[1] (line=2): line 2 is not valid JSON: JSON is malformed: expected "
+        "'\"' (line 2, column 2)",
         jsonl=True,
     ),
     Case(
