@@ -206,6 +206,7 @@ ENTRY_KEYS = (
     "columns",
     "tags",
 )
+#: LF 0.9.5's ``DatasetAttr`` column and tag attribute names (``parser.DatasetAttr.join``).
 ENTRY_COLUMN_KEYS = (
     "prompt",
     "query",

@@ -82,6 +82,21 @@ def run_oracle(
     return json.loads(proc.stdout)
 
 
+def run_cli(args: list[str], cwd: Path) -> tuple[int, str, str]:
+    """Invoke the ``mmconvert`` CLI in ``cwd`` with click's CliRunner: (exit code, stdout, stderr)."""
+    from click.testing import CliRunner
+
+    from mmconvert.cli import cli
+
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    finally:
+        os.chdir(old)
+    return result.exit_code, result.stdout, result.stderr
+
+
 @pytest.fixture
 def mmconvert_exe() -> list[str]:
     """The installed console script, else ``python -m mmconvert``."""

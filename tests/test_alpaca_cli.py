@@ -4,28 +4,16 @@ exact messages, round trips, and the real LF demo files (used in place from ../s
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from mmconvert.cli import cli
+from .conftest import run_cli as _run
 
 GOLDEN = Path(__file__).parent / "golden" / "alpaca"
 ROUND_TRIPS = sorted(p.name for p in GOLDEN.glob("*roundtrip"))
-
-
-def _run(args: list[str], cwd: Path) -> tuple[int, str, str]:
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        result = CliRunner().invoke(cli, args, catch_exceptions=False)
-    finally:
-        os.chdir(old)
-    return result.exit_code, result.stdout, result.stderr
 
 
 def _write(path: Path, records: list[Any]) -> Path:

@@ -19,15 +19,7 @@ from mmconvert.model import Role, Sample, SourceRef, Turn
 from mmconvert.options import PlaceholderTokens
 from mmconvert.roles import check_conversation
 
-
-def _run(args: list[str], cwd: Path) -> tuple[int, str, str]:
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        result = CliRunner().invoke(cli, args, catch_exceptions=False)
-    finally:
-        os.chdir(old)
-    return result.exit_code, result.stdout, result.stderr
+from .conftest import run_cli as _run
 
 
 def _write(path: Path, rows: list[object]) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -12,19 +11,9 @@ from click.testing import CliRunner
 from mmconvert.cli import cli
 
 from .conftest import FIXTURES
+from .conftest import run_cli as _run
 
 CAPTIONS = FIXTURES / "coco_captions" / "annotations" / "captions_val2017.json"
-
-
-def _run(args: list[str], cwd: Path) -> tuple[int, str, str]:
-    """Invoke the CLI in ``cwd``; (exit code, stdout, stderr)."""
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        result = CliRunner().invoke(cli, args, catch_exceptions=False)
-    finally:
-        os.chdir(old)
-    return result.exit_code, result.stdout, result.stderr
 
 
 def test_fixture_converts_and_finds_images(tmp_path: Path) -> None:

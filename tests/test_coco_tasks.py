@@ -20,17 +20,9 @@ from mmconvert.findings import Finding
 from mmconvert.options import CheckTier, CocoOptions, OnError, OutputOptions, PassOptions
 from mmconvert.splits import parse_split
 
+from .conftest import run_cli as _run
+
 GOLDEN_INPUT = Path(__file__).parent / "golden" / "coco_tasks" / "det_qwen25" / "input"
-
-
-def _run(args: list[str], cwd: Path) -> tuple[int, str, str]:
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        result = CliRunner().invoke(cli, args, catch_exceptions=False)
-    finally:
-        os.chdir(old)
-    return result.exit_code, result.stdout, result.stderr
 
 
 def _convert(

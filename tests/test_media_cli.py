@@ -4,23 +4,11 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from pathlib import Path
 
-from click.testing import CliRunner
 from PIL import Image
 
-from mmconvert.cli import cli
-
-
-def _run(args: list[str], cwd: Path) -> tuple[int, str, str]:
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        result = CliRunner().invoke(cli, args, catch_exceptions=False)
-    finally:
-        os.chdir(old)
-    return result.exit_code, result.stdout, result.stderr
+from .conftest import run_cli as _run
 
 
 def _coco(root: Path) -> Path:

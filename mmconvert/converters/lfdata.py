@@ -25,37 +25,15 @@ from typing import Any
 
 import msgspec
 
+from mmconvert.dataset_info import DATA_CONFIG, ENTRY_COLUMN_KEYS, ENTRY_TAG_KEYS
 from mmconvert.errors import InputError, UsageError
 from mmconvert.findings import Finding, Findings, Severity
 from mmconvert.io import DECODE_FAILURES, decode_problem
 from mmconvert.media import DirectoryIndex, FileState
 from mmconvert.model import Dataset, Media, MediaKind, Role, Sample, SourceRef, Turn
 
-DATA_CONFIG = "dataset_info.json"
-COLUMN_ATTRS = (
-    "prompt",
-    "query",
-    "response",
-    "history",
-    "messages",
-    "system",
-    "tools",
-    "images",
-    "videos",
-    "audios",
-    "chosen",
-    "rejected",
-    "kto_tag",
-)
-TAG_ATTRS = (
-    "role_tag",
-    "content_tag",
-    "user_tag",
-    "assistant_tag",
-    "observation_tag",
-    "function_tag",
-    "system_tag",
-)
+COLUMN_ATTRS = ENTRY_COLUMN_KEYS
+TAG_ATTRS = ENTRY_TAG_KEYS
 COLUMN_DEFAULTS: dict[str, str | None] = {
     "prompt": "instruction",
     "query": "input",
