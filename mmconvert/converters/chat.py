@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -303,3 +303,22 @@ def finish(draft: Draft, findings: Findings, options: ChatOptions) -> Sample | N
         rejected=draft.rejected,
         kto_label=draft.kto_label,
     )
+
+
+def stream_samples(
+    splits: Sequence[RecordFile],
+    options: ChatOptions,
+    findings: Findings,
+    name: str,
+    convert: Callable[[Draft, dict[str, Any], str], None],
+) -> Iterator[Sample]:
+    """Every object record of ``splits`` through ``convert(draft, record, media_base)`` and
+    :func:`finish`, lazily: the shared loop of the chat importers."""
+    for split in splits:
+        base = media_base(options, split.path)
+        for _, source, record in iter_dict_records(split.path, findings, name or None, split):
+            draft = Draft(source, name or None)
+            convert(draft, record, base)
+            sample = finish(draft, findings, options)
+            if sample is not None:
+                yield sample

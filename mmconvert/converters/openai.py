@@ -16,26 +16,24 @@ parts become a ``function_call`` turn; ``reasoning`` parts have no LF 0.9.5 equi
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from mmconvert.converters.chat import (
     MEDIA_COLUMNS,
     Draft,
-    finish,
-    iter_dict_records,
     make_media,
-    media_base,
     read_media_column,
     read_system_field,
     read_tools,
     role_of,
+    stream_samples,
     take_system,
 )
 from mmconvert.converters.records import split_records
 from mmconvert.converters.sharegpt import media_kinds_in
 from mmconvert.findings import Findings
-from mmconvert.model import MEDIA_KINDS, Dataset, MediaKind, Role, Sample
+from mmconvert.model import MEDIA_KINDS, Dataset, MediaKind, Role
 from mmconvert.options import ChatOptions
 from mmconvert.roles import content_finding
 
@@ -63,19 +61,15 @@ _PART_KINDS = {
 def read(paths: Sequence[str], options: ChatOptions, findings: Findings, name: str) -> Dataset:
     splits = [split_records(path, findings) for path in paths]
 
-    def samples() -> Iterator[Sample]:
-        for split in splits:
-            base = media_base(options, split.path)
-            for _, source, record in iter_dict_records(split.path, findings, name or None, split):
-                draft = Draft(source, name or None)
-                _convert_record(draft, record, base, options)
-                sample = finish(draft, findings, options)
-                if sample is not None:
-                    yield sample
-
     return Dataset(
         name=name,
-        samples=samples(),
+        samples=stream_samples(
+            splits,
+            options,
+            findings,
+            name,
+            lambda draft, record, base: _convert_record(draft, record, base, options),
+        ),
         source_files=tuple(paths),
         media_kinds=media_kinds_in(splits),
         description=f"OpenAI chat messages from {', '.join(paths)}",

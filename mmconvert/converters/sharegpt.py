@@ -14,25 +14,23 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from mmconvert.converters.chat import (
     MEDIA_COLUMNS,
     Draft,
     check_content,
-    finish,
-    iter_dict_records,
-    media_base,
     read_media_column,
     read_system_field,
     read_tools,
     role_of,
+    stream_samples,
     take_system,
 )
 from mmconvert.converters.records import RecordFile, iter_objects, split_records
 from mmconvert.findings import Finding, Findings, Severity
-from mmconvert.model import MEDIA_KINDS, Dataset, MediaKind, Role, Sample, Turn
+from mmconvert.model import MEDIA_KINDS, Dataset, MediaKind, Role, Turn
 from mmconvert.options import ChatOptions
 from mmconvert.roles import SOURCE_ROLES
 
@@ -92,19 +90,15 @@ def read_conversations(
     ranking = "chosen" in first or "rejected" in first
     kto = isinstance(first.get("kto_tag", first.get("label")), bool)
 
-    def samples() -> Iterator[Sample]:
-        for split in splits:
-            base = media_base(options, split.path)
-            for _, source, record in iter_dict_records(split.path, findings, name or None, split):
-                draft = Draft(source, name or None)
-                _convert_record(draft, record, base, ranking, kto)
-                sample = finish(draft, findings, options)
-                if sample is not None:
-                    yield sample
-
     return Dataset(
         name=name,
-        samples=samples(),
+        samples=stream_samples(
+            splits,
+            options,
+            findings,
+            name,
+            lambda draft, record, base: _convert_record(draft, record, base, ranking, kto),
+        ),
         source_files=tuple(paths),
         media_kinds=media_kinds_in(splits),
         ranking=ranking,

@@ -13,24 +13,22 @@ preference samples whose chosen answer is the last assistant turn; KTO rows carr
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from mmconvert.converters.chat import (
     MEDIA_COLUMNS,
     Draft,
-    finish,
-    iter_dict_records,
-    media_base,
     read_media_column,
     read_system_field,
     read_tools,
+    stream_samples,
 )
 from mmconvert.converters.records import RecordFile, iter_objects, split_records
 from mmconvert.converters.sharegpt import _convert_record as convert_messages_record
 from mmconvert.converters.sharegpt import media_kinds_in
 from mmconvert.findings import Findings
-from mmconvert.model import MEDIA_KINDS, Dataset, MediaKind, Role, Sample, Turn
+from mmconvert.model import MEDIA_KINDS, Dataset, MediaKind, Role, Turn
 from mmconvert.options import ChatOptions
 
 #: ms-swift fields LF cannot express; a record carrying one is reported, not half-converted.
@@ -53,19 +51,15 @@ def read(paths: Sequence[str], options: ChatOptions, findings: Findings, name: s
     splits = [split_records(path, findings) for path in paths]
     ranking = bool(splits) and _is_ranking(splits[0])
 
-    def samples() -> Iterator[Sample]:
-        for split in splits:
-            base = media_base(options, split.path)
-            for _, source, record in iter_dict_records(split.path, findings, name or None, split):
-                draft = Draft(source, name or None)
-                _convert_record(draft, record, base, ranking)
-                sample = finish(draft, findings, options)
-                if sample is not None:
-                    yield sample
-
     return Dataset(
         name=name,
-        samples=samples(),
+        samples=stream_samples(
+            splits,
+            options,
+            findings,
+            name,
+            lambda draft, record, base: _convert_record(draft, record, base, ranking),
+        ),
         source_files=tuple(paths),
         media_kinds=media_kinds_in(splits),
         ranking=ranking,
