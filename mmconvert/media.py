@@ -178,21 +178,23 @@ class DirectoryIndex:
         folder, _, name = path.rpartition(os.sep)
         if not folder:  # "name" or "/name"
             folder, name = os.path.split(path)
-        if folder in self._listings:
-            listing = self._listings[folder]
-        else:
-            listing = self._list(folder)
-            self._listings[folder] = listing
+        listing = self._listing(folder)
         if listing is None:
             return self._stat(path)
         return listing.get(name, FileState.MISSING)
 
     def is_link(self, path: str) -> bool:
-        """Whether ``path`` is a symlink (answered from the listing when there is one)."""
+        """Whether ``path`` is a symlink (answered from its folder's listing when it can be listed)."""
         folder, name = os.path.split(path)
-        if self._listings.get(folder) is None:
+        if self._listing(folder) is None:
             return os.path.islink(path)
         return name in self._links.get(folder, ())
+
+    def _listing(self, folder: str) -> dict[str, FileState] | None:
+        if folder in self._listings:
+            return self._listings[folder]
+        listing = self._listings[folder] = self._list(folder)
+        return listing
 
     def _list(self, folder: str) -> dict[str, FileState] | None:
         try:

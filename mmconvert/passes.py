@@ -102,7 +102,9 @@ class MediaResolver:
         key = (media.base, media.path)
         hit = self._paths.get(key)
         if hit is None:
-            hit = resolve_media_path(media, sample.source, self._options.allow_outside_paths)
+            hit = resolve_media_path(
+                media, sample.source, self._options.allow_outside_paths, self._checker.exists.index.is_link
+            )
             self._paths[key] = hit
         return hit
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import os
 import posixpath
+from collections.abc import Callable
 
 import msgspec
 
@@ -31,8 +32,17 @@ def path_problem(path: str) -> str | None:
     return None
 
 
-def resolve_media_path(media: Media, source: SourceRef, allow_outside: bool) -> tuple[Media, Finding | None]:
-    """Fill ``media.resolved`` with an absolute, normalised path; a finding when it cannot be used."""
+def resolve_media_path(
+    media: Media,
+    source: SourceRef,
+    allow_outside: bool,
+    is_symlink: Callable[[str], bool] | None = None,
+) -> tuple[Media, Finding | None]:
+    """Fill ``media.resolved`` with an absolute, normalised path; a finding when it cannot be used.
+
+    ``is_symlink`` answers whether a path is a symlink; pass the run's folder listings
+    (:meth:`mmconvert.media.DirectoryIndex.is_link`) so each folder is listed once per run.
+    """
     problem = path_problem(media.path)
     if problem is not None:
         return media, _finding(source, media, "media-bad-path", problem, "fix or drop this media entry")
@@ -55,7 +65,7 @@ def resolve_media_path(media: Media, source: SourceRef, allow_outside: bool) -> 
             f"the media path {media.path!r} points outside its folder {media.base}",
             "fix the path, or pass --allow-outside-paths if this is intended",
         )
-    elif not allow_outside and media.base is not None and _symlink_escapes(resolved, media.base):
+    elif not allow_outside and media.base is not None and _symlink_escapes(resolved, media.base, is_symlink):
         finding = _finding(
             source,
             media,
@@ -90,7 +100,7 @@ def _is_plain(path: str) -> bool:
     return "" not in parts and "." not in parts and ".." not in parts
 
 
-def _symlink_escapes(resolved: str, base: str) -> bool:
+def _symlink_escapes(resolved: str, base: str, is_symlink: Callable[[str], bool] | None = None) -> bool:
     """Whether following symlinks takes ``resolved`` (inside ``base`` by its text) out of ``base``.
 
     Costs one cached ``realpath`` per folder and one cached listing per folder, not a syscall per file.
@@ -99,7 +109,8 @@ def _symlink_escapes(resolved: str, base: str) -> bool:
     if _folder_escapes(folder, base):
         return True
     real_base = _real_folder(base)
-    if name in _symlinked_names(folder):
+    linked = is_symlink(resolved) if is_symlink is not None else name in _symlinked_names(folder)
+    if linked:
         return not _inside(os.path.realpath(resolved), real_base)
     return False
 
