@@ -78,27 +78,6 @@ def check_placeholder_counts(
     return findings
 
 
-class _TurnCache:
-    """Memo of rewritten turns: most samples of one dataset share the same prompt text."""
-
-    def __init__(self, limit: int = 4096) -> None:
-        self._limit = limit
-        self._items: dict[tuple[str, str], Turn] = {}
-
-    def prefixed(self, prefix: str, turn: Turn) -> Turn:
-        key = (prefix, turn.content)
-        hit = self._items.get(key)
-        if hit is None or hit.role is not turn.role:
-            if len(self._items) >= self._limit:
-                self._items.clear()
-            hit = Turn(turn.role, prefix + turn.content)
-            self._items[key] = hit
-        return hit
-
-
-_CACHE = _TurnCache()
-
-
 def _answers(sample: Sample) -> list[tuple[str, Turn]]:
     """(JSON sub-path, turn) of every turn whose tags LF counts but where a tag is a literal."""
     out = [(f".turns[{i}]", t) for i, t in enumerate(sample.turns) if t.role in ANSWER_ROLES]
@@ -282,6 +261,22 @@ _LAST_PAIR: list[Any] = [None, None, None, -1, None]
 _PREFIXED_LIMIT = 4096
 
 
+def _prefixed(prefix: str, turn: Turn, tokens: PlaceholderTokens) -> _Prefixed:
+    """``turn`` with ``prefix`` put in front, and its tag counts; memoised per (prefix, text, tokens):
+    most samples of one dataset share their prompt text."""
+    image, video, audio = tokens.image, tokens.video, tokens.audio
+    key = (prefix, turn.content, image, video, audio)
+    hit = _PREFIXED.get(key)
+    if hit is None or hit.turn.role is not turn.role:
+        new = Turn(turn.role, prefix + turn.content)
+        content = new.content
+        hit = _Prefixed(new, (content.count(image), content.count(video), content.count(audio)))
+        if len(_PREFIXED) >= _PREFIXED_LIMIT:
+            _PREFIXED.clear()
+        _PREFIXED[key] = hit
+    return hit
+
+
 def _reconcile_quick(sample: Sample, options: PassOptions) -> Sample | None:
     """The result of :func:`_reconcile_full` when it has no findings, found without building any;
     ``None`` when that is not certain (then the full path decides).
@@ -347,15 +342,7 @@ def _reconcile_quick(sample: Sample, options: PassOptions) -> Sample | None:
         return None
     prefix = image * (want_image - n_image) + video * (want_video - n_video) + audio * (want_audio - n_audio)
     turn = sample.turns[first]
-    key = (prefix, turn.content, image, video, audio)
-    hit = _PREFIXED.get(key)
-    if hit is None or hit.turn.role is not turn.role:
-        new = _CACHE.prefixed(prefix, turn)
-        content = new.content
-        hit = _Prefixed(new, (content.count(image), content.count(video), content.count(audio)))
-        if len(_PREFIXED) >= _PREFIXED_LIMIT:
-            _PREFIXED.clear()
-        _PREFIXED[key] = hit
+    hit = _prefixed(prefix, turn, tokens)
     added = hit.counts
     if (
         n_image - first_counts[0] + added[0] != want_image
@@ -476,7 +463,7 @@ def _fit_prompt_tags(
             )
             return sample
         first = prompt_idx[0]
-        turns[first] = _CACHE.prefixed(prefix, turns[first])
+        turns[first] = _prefixed(prefix, turns[first], tokens).turn
     if turns != list(sample.turns):
         return msgspec.structs.replace(sample, turns=tuple(turns))
     return sample
