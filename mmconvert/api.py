@@ -127,20 +127,7 @@ def convert(
     _add_export_findings(findings, written.findings)
     try:
         _fail_on_errors(findings, stats, pass_options, written.samples, dataset.notes)
-        with locked(out_dir):
-            if os.path.exists(written.final_path) and not output_options.force:
-                raise OutputConflict(f"{written.final_path} appeared while converting; not replacing it")
-            os.chmod(written.temp_path, _default_mode())
-            # The entry merge is checked before the data file is renamed into place; should that
-            # rename fail, the old dataset_info.json text is put back, so nothing half-changes.
-            old_registry = read_registry_text(out_dir)
-            write_entry(out_dir, output_options.name, written.entry, output_options.force)
-            try:
-                os.replace(written.temp_path, written.final_path)
-            except BaseException:
-                restore_registry(out_dir, old_registry)
-                raise
-            fsync_dir(out_dir)
+        _commit(out_dir, [(output_options.name, written)], output_options.force)
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(written.temp_path)
@@ -295,7 +282,6 @@ def convert_split(
                 )
             )
     total = sum(w.samples for w in written.values())
-    committed: list[str] = []
     try:
         if findings.errors and any(w.samples == 0 for w in written.values()):
             raise ValidationFailed(
@@ -303,28 +289,8 @@ def convert_split(
             )
         _fail_on_errors(findings, stats, pass_options, total, dataset.notes)
         if not output_options.dry_run:
-            with locked(out_dir):
-                for part in order:
-                    if os.path.exists(written[part].final_path) and not output_options.force:
-                        raise OutputConflict(
-                            f"{written[part].final_path} appeared while converting; not replacing it"
-                        )
-                    check_entry_free(out_dir, outs[part].name, output_options.force)
-                old_registry = read_registry_text(out_dir)
-                try:
-                    for part in split.names:  # entries in the order the user named the splits
-                        os.chmod(written[part].temp_path, _default_mode())
-                        write_entry(out_dir, outs[part].name, written[part].entry, output_options.force)
-                    for part in order:
-                        os.replace(written[part].temp_path, written[part].final_path)
-                        committed.append(written[part].final_path)
-                except BaseException:
-                    restore_registry(out_dir, old_registry)
-                    for path in committed:
-                        with contextlib.suppress(OSError):
-                            os.unlink(path)
-                    raise
-                fsync_dir(out_dir)
+            # entries in the order the user named the splits
+            _commit(out_dir, [(outs[part].name, written[part]) for part in split.names], output_options.force)
     except BaseException as exc:
         _discard(written.values())
         _remove_if_created(out_dir, created)
@@ -358,6 +324,37 @@ def convert_split(
         dry_run=dry,
         extra={"splits": per_split},
     )
+
+
+def _commit(out_dir: str, outputs: list[tuple[str, Any]], force: bool) -> None:
+    """Put finished outputs in place under the folder lock: all of them or none.
+
+    ``outputs`` are (entry name, :class:`~mmconvert.converters.llamafactory.WrittenFile`) pairs.  Files
+    that appeared meanwhile and taken entries are refused before anything changes; the entries are
+    merged, then the data files renamed into place.  Should a rename fail, the old
+    ``dataset_info.json`` text is put back and the files already renamed are removed.
+    """
+    with locked(out_dir):
+        for name, written in outputs:
+            if os.path.exists(written.final_path) and not force:
+                raise OutputConflict(f"{written.final_path} appeared while converting; not replacing it")
+            check_entry_free(out_dir, name, force)
+        old_registry = read_registry_text(out_dir)
+        committed: list[str] = []
+        try:
+            for name, written in outputs:
+                os.chmod(written.temp_path, _default_mode())
+                write_entry(out_dir, name, written.entry, force)
+            for _, written in outputs:
+                os.replace(written.temp_path, written.final_path)
+                committed.append(written.final_path)
+        except BaseException:
+            restore_registry(out_dir, old_registry)
+            for path in committed:
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+            raise
+        fsync_dir(out_dir)
 
 
 def _discard(files: Any) -> None:
