@@ -399,12 +399,11 @@ def test_make_demo_folder_agrees_with_real_lf(tmp_path: Path) -> None:
     from .conftest import LF_VENV, SHARED
 
     python = LF_VENV / "bin" / "python"
-    if not python.exists():
-        pytest.skip("LF oracle venv not found")
+    make_demo = SHARED / "lf-oracle" / "make_demo.py"
+    if not python.exists() or not make_demo.exists():
+        pytest.skip(f"LF oracle venv ({LF_VENV}) or its make_demo.py ({make_demo}) not found")
     demo = tmp_path / "demo"
-    subprocess.run(
-        [str(python), str(SHARED / "lf-oracle" / "make_demo.py"), str(demo)], check=True, capture_output=True
-    )
+    subprocess.run([str(python), str(make_demo), str(demo)], check=True, capture_output=True)
     names = list(json.loads((demo / "dataset_info.json").read_text()))
     oracle = run_oracle(demo, ",".join(names))
     with pytest.MonkeyPatch.context() as mp:
