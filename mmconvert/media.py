@@ -41,6 +41,7 @@ import msgspec
 
 from mmconvert.findings import Severity
 from mmconvert.options import CheckTier
+from mmconvert.paths import split_path
 from mmconvert.progress import ProgressCounter
 
 log = logging.getLogger("mmconvert.media")
@@ -185,7 +186,7 @@ class DirectoryIndex:
 
     def is_link(self, path: str) -> bool:
         """Whether ``path`` is a symlink (answered from its folder's listing when it can be listed)."""
-        folder, name = os.path.split(path)
+        folder, name = split_path(path)
         if self._listing(folder) is None:
             return os.path.islink(path)
         return name in self._links.get(folder, ())

@@ -28,7 +28,7 @@ from mmconvert.media import (
     tier_at_least,
     write_quarantine,
 )
-from mmconvert.model import MEDIA_KINDS, Dataset, Media, MediaKind, Sample
+from mmconvert.model import MEDIA_KINDS, Dataset, Media, MediaKind, Role, Sample, Turn
 from mmconvert.options import CheckTier, PassOptions
 from mmconvert.paths import forget_folder_cache, resolve_media_path
 from mmconvert.placeholders import reconcile_placeholders
@@ -51,8 +51,7 @@ class PassStats:
     rejected: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class MediaOutcome:
+class MediaOutcome(msgspec.Struct, frozen=True, gc=False):
     """One media item after resolution and checks: the resolved item, its issues, its pixel size."""
 
     media: Media
@@ -182,9 +181,14 @@ class MediaResolver:
         progress = ProgressCounter("reading samples", unit="samples")
         try:
             if not (self._deep or self._budget is not None):
+                count = 0
                 for sample in samples:
-                    progress.advance()
+                    count += 1
+                    if count == _PROGRESS_EVERY:
+                        progress.advance(count)
+                        count = 0
                     yield sample
+                progress.advance(count)
             else:
                 yield from self._prefetched(samples, progress)
             self.finish()
@@ -259,6 +263,9 @@ class MediaResolver:
             )
             log.info("wrote %d bad media file(s) to %s", count, self._options.quarantine)
 
+
+#: Samples counted between progress updates on the plain (no prefetch) stream.
+_PROGRESS_EVERY = 256
 
 #: Samples read ahead per window, and new files per window, in :meth:`MediaResolver.stream`.
 WINDOW_SAMPLES = 8192
@@ -340,25 +347,125 @@ _MEDIA_HINTS = {
 }
 
 
+class PairShortcut:
+    """The passes' result for a plain prompt/answer sample with one image, without running them again.
+
+    Most samples of a COCO-like dataset share one prompt :class:`~mmconvert.model.Turn` *object*, have
+    one image and an assistant answer free of tags.  For such a sample every pass depends only on the
+    prompt turn (roles, tag insertion, LF's count check: the answer holds no tag) and on the image's
+    outcome.  So once the general passes have passed one such sample without any finding,
+    :meth:`apply` gives the same result for the next sample with the same prompt object: the
+    remembered new prompt turn and the image's resolved item.  An image the shortcut has not seen is
+    resolved by :meth:`MediaResolver.resolve`, as the media pass does; anything unusual (an image
+    with an issue or a note, a ``<`` in the answer, other fields set, a token budget, tags without a
+    ``<``) returns ``None`` and the sample takes the general passes.  ``tests/test_fast_paths.py``
+    checks that both give the same samples and findings.
+    """
+
+    def __init__(self, options: PassOptions, resolver: MediaResolver) -> None:
+        tokens = options.tokens
+        #: The check "no ``<`` in the answer" proves "no tag in the answer" only if every tag has one.
+        tags = (tokens.image, tokens.video, tokens.audio)
+        self.enabled = options.budget is None and all("<" in t for t in tags)
+        self._resolver = resolver
+        self._prompt: Turn | None = None  # the prompt turn object the memo holds
+        self._new_prompt: Turn | None = None  # what the passes made of it
+        self._images: dict[int, tuple[Media, tuple[Media]]] = {}  # id(item) -> (item, (resolved,))
+
+    def apply(self, sample: Sample) -> Sample | None:
+        """The passes' result for ``sample`` if the shortcut knows it, else ``None``."""
+        turns = sample.turns
+        if len(turns) != 2 or turns[0] is not self._prompt:
+            return None
+        images = sample.images
+        answer = turns[1]
+        content = answer.content
+        if (
+            len(images) != 1
+            or answer.role is not _ASSISTANT
+            or "<" in content
+            or not content
+            or content.isspace()
+            or sample.videos
+            or sample.audios
+            or sample.system is not None
+            or sample.tools is not None
+            or sample.chosen is not None
+            or sample.rejected is not None
+            or sample.kto_label is not None
+        ):
+            return None
+        item = images[0]
+        hit = self._images.get(id(item))
+        if hit is None or hit[0] is not item:
+            outcome = self._resolver.resolve(item, sample)
+            if outcome.issues or outcome.notes:
+                return None
+            hit = (item, (outcome.media,))
+            self._images[id(item)] = hit  # holds the item, so its id is not reused
+        return msgspec.structs.replace(sample, turns=(self._new_prompt, answer), images=hit[1])
+
+    def learn(self, before: Sample, after: Sample) -> None:
+        """Remember the prompt of ``before``, which the general passes turned into ``after`` without
+        any finding, if it is a sample :meth:`apply` could answer."""
+        turns = before.turns
+        if (
+            len(turns) == 2
+            and turns[0].role is _USER
+            and turns[1].role is _ASSISTANT
+            and len(before.images) == 1
+            and "<" not in turns[1].content
+            and not before.videos
+            and not before.audios
+            and before.system is None
+            and before.tools is None
+            and before.chosen is None
+            and before.rejected is None
+            and before.kto_label is None
+        ):
+            self._prompt = turns[0]
+            self._new_prompt = after.turns[0]
+
+
+_USER = Role.USER
+_ASSISTANT = Role.ASSISTANT
+
+
 def run_passes(dataset: Dataset, options: PassOptions, findings: Findings, stats: PassStats) -> Dataset:
     """The dataset with every pass applied lazily; samples with error findings are left out."""
     resolver = MediaResolver(options)
     name = dataset.name or None
+    shortcut = PairShortcut(options, resolver)
+    quick = shortcut.apply if shortcut.enabled and not dataset.ranking else None
 
     def stream() -> Iterator[Sample]:
-        for sample in resolver.stream(dataset.samples):
-            stats.seen += 1
-            sample, problems = resolve_sample_media(sample, resolver, name)
-            problems.extend(check_conversation(sample, dataset.ranking, name))
-            sample, more = reconcile_placeholders(sample, options, name)
-            if more:
-                problems.extend(more)
-            if problems:
-                findings.extend(problems)
-                if any(p.severity is Severity.ERROR for p in problems):
-                    stats.rejected += 1
-                    continue
-            stats.passed += 1
-            yield sample
+        seen = passed = 0
+        try:
+            for sample in resolver.stream(dataset.samples):
+                seen += 1
+                if quick is not None:
+                    done = quick(sample)
+                    if done is not None:
+                        passed += 1
+                        yield done
+                        continue
+                before = sample
+                sample, problems = resolve_sample_media(sample, resolver, name)
+                problems.extend(check_conversation(sample, dataset.ranking, name))
+                sample, more = reconcile_placeholders(sample, options, name)
+                if more:
+                    problems.extend(more)
+                if problems:
+                    findings.extend(problems)
+                    if any(p.severity is Severity.ERROR for p in problems):
+                        stats.rejected += 1
+                        continue
+                elif quick is not None:
+                    shortcut.learn(before, sample)
+                passed += 1
+                yield sample
+        finally:
+            stats.seen += seen
+            stats.passed += passed
 
     return replace(dataset, samples=stream())

@@ -77,6 +77,14 @@ def resolve_media_path(
     return msgspec.structs.replace(media, resolved=resolved), finding
 
 
+def split_path(path: str) -> tuple[str, str]:
+    """``os.path.split(path)``, several times faster for the usual ``/folder/name``."""
+    i = path.rfind(os.sep)
+    if i <= 0 or path[i - 1] == os.sep or (os.altsep and os.altsep in path):
+        return os.path.split(path)
+    return path[:i], path[i + 1 :]
+
+
 def _inside(path: str, base: str) -> bool:
     base = _normal_folder(base)
     return path == base or path.startswith(base.rstrip(os.sep) + os.sep)
@@ -105,7 +113,7 @@ def _symlink_escapes(resolved: str, base: str, is_symlink: Callable[[str], bool]
 
     Costs one cached ``realpath`` per folder and one cached listing per folder, not a syscall per file.
     """
-    folder, name = os.path.split(resolved)
+    folder, name = split_path(resolved)
     if _folder_escapes(folder, base):
         return True
     real_base = _real_folder(base)

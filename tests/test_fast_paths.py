@@ -8,6 +8,7 @@ that the quick path's result equals the full path's, findings included.
 from __future__ import annotations
 
 import os
+import tempfile
 
 import msgspec
 from hypothesis import given, settings
@@ -149,3 +150,126 @@ def test_seen_ids_bitmap_equals_a_set(ids: list[int | str]) -> None:
     for item in ids:
         assert seen.add_new(item) == (item not in reference)
         reference.add(item)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    ids=st.lists(
+        st.integers(-3, 40) | st.integers(2**27 - 2, 2**27 + 2) | st.sampled_from(["5", "a"]), max_size=60
+    ),
+    split=st.integers(0, 60),
+)
+def test_seen_ids_add_all_equals_add_new(ids: list[int | str], split: int) -> None:
+    """The block form of the duplicate-id memory gives the positions add_new would reject."""
+    one, block = SeenIds(), SeenIds()
+    expected = {pos for pos, item in enumerate(ids) if not one.add_new(item)}
+    got = block.add_all(ids[:split]) | {pos + split for pos in block.add_all(ids[split:])}
+    assert got == expected
+
+
+_answers = st.sampled_from(["a caption", "ok", "", "  ", "<image> here", "<Image>", "x < y", "\n", "ok"])
+
+
+@st.composite
+def pair_streams(draw: st.DrawFn) -> list[Sample]:
+    """Streams of COCO-like samples: shared prompt objects, shared image items (some missing files),
+    and now and then something the shortcut must leave to the passes."""
+    texts = st.sampled_from(["Describe.", "", "<image>", "<image><image>", "<a", "x <video>"]) | _text
+    prompts = [Turn(Role.USER, t) for t in draw(st.lists(texts, min_size=1, max_size=2))]
+    images = [Media(MediaKind.IMAGE, name, base=BASE) for name in ("a.jpg", "b.jpg", "missing.jpg")]
+    out = []
+    for i in range(draw(st.integers(1, 16))):
+        prompt = draw(st.sampled_from(prompts))
+        answer = Turn(draw(st.sampled_from([Role.ASSISTANT, Role.ASSISTANT, Role.USER])), draw(_answers))
+        attached = draw(st.sampled_from([(images[0],), (images[1],), (images[2],), (), images[:2]]))
+        sample = Sample(turns=(prompt, answer), source=SourceRef("x.json", i, f"$[{i}]"), images=attached)
+        extra = draw(st.sampled_from(["", "", "", "system", "videos", "kto"]))
+        if extra == "system":
+            sample = msgspec.structs.replace(sample, system="be brief")
+        elif extra == "videos":
+            sample = msgspec.structs.replace(sample, videos=(Media(MediaKind.VIDEO, "a.jpg", base=BASE),))
+        elif extra == "kto":
+            sample = msgspec.structs.replace(sample, kto_label=True)
+        out.append(sample)
+    return out
+
+
+BASE = os.path.join(tempfile.gettempdir(), "mmconvert-test-pair-shortcut")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    stream=pair_streams(),
+    policy=st.sampled_from(list(PlaceholderPolicy)),
+    tokens=st.sampled_from(_TOKEN_SETS),
+)
+def test_pair_shortcut_equals_the_passes(
+    stream: list[Sample], policy: PlaceholderPolicy, tokens: PlaceholderTokens
+) -> None:
+    """run_passes with the prompt/answer shortcut gives the samples and findings the passes give."""
+    from dataclasses import replace
+
+    from mmconvert import passes
+    from mmconvert.findings import Findings
+    from mmconvert.model import Dataset
+
+    os.makedirs(BASE, exist_ok=True)
+    for name in ("a.jpg", "b.jpg"):
+        with open(os.path.join(BASE, name), "wb") as fh:
+            fh.write(b"x")
+    options = PassOptions(tokens=tokens, placeholders=policy)
+    dataset = Dataset("d", stream, media_kinds=frozenset({MediaKind.IMAGE}))
+
+    def run(shortcut: bool) -> tuple[list[Sample], list, tuple[int, int, int]]:
+        findings, stats = Findings(), passes.PassStats()
+        original = passes.PairShortcut.apply
+        if not shortcut:
+            passes.PairShortcut.apply = lambda self, sample: None  # type: ignore[method-assign]
+        try:
+            out = list(
+                passes.run_passes(replace(dataset, samples=list(stream)), options, findings, stats).samples
+            )
+        finally:
+            passes.PairShortcut.apply = original  # type: ignore[method-assign]
+        return out, findings.to_list(), (stats.seen, stats.passed, stats.rejected)
+
+    assert run(True) == run(False)
+
+
+def test_pair_shortcut_leaves_the_unusual_to_the_passes() -> None:
+    """After a clean sample primes the shortcut, each unusual follower still gets the passes' verdict."""
+    from mmconvert import passes
+    from mmconvert.findings import Findings
+    from mmconvert.model import Dataset
+
+    os.makedirs(BASE, exist_ok=True)
+    with open(os.path.join(BASE, "a.jpg"), "wb") as fh:
+        fh.write(b"x")
+    prompt = Turn(Role.USER, "Describe.")
+    image = Media(MediaKind.IMAGE, "a.jpg", base=BASE)
+    clean = Sample((prompt, Turn(Role.ASSISTANT, "ok")), SourceRef("x.json", 0, "$[0]"), images=(image,))
+    followers = [
+        msgspec.structs.replace(clean, turns=(prompt, Turn(Role.ASSISTANT, "a <image> tag"))),
+        msgspec.structs.replace(clean, turns=(prompt, Turn(Role.ASSISTANT, "  "))),
+        msgspec.structs.replace(clean, turns=(prompt, Turn(Role.USER, "ok"))),
+        msgspec.structs.replace(clean, images=(Media(MediaKind.IMAGE, "missing.jpg", base=BASE),)),
+        msgspec.structs.replace(clean, images=(image, image)),
+        msgspec.structs.replace(clean, system="<image>"),
+        msgspec.structs.replace(clean, tools="[]"),
+        msgspec.structs.replace(clean, kto_label=True),
+    ]
+    for follower in followers:
+        stream = [clean, follower, clean]
+        results = []
+        for shortcut in (True, False):
+            findings, stats = Findings(), passes.PassStats()
+            dataset = Dataset("d", list(stream), media_kinds=frozenset({MediaKind.IMAGE}))
+            original = passes.PairShortcut.apply
+            if not shortcut:
+                passes.PairShortcut.apply = lambda self, sample: None  # type: ignore[method-assign]
+            try:
+                out = list(passes.run_passes(dataset, PassOptions(), findings, stats).samples)
+            finally:
+                passes.PairShortcut.apply = original  # type: ignore[method-assign]
+            results.append((out, findings.to_list(), stats))
+        assert results[0] == results[1], follower

@@ -320,6 +320,24 @@ class SeenIds:
         self._other.add(item)
         return True
 
+    def add_all(self, items: Sequence[Id]) -> set[int]:
+        """Record ``items`` in order; the positions of those seen before (in ``items`` or earlier)."""
+        repeated: set[int] = set()
+        bits = self._bits
+        limit = self.BITMAP_LIMIT
+        add_new = self.add_new
+        for pos, item in enumerate(items):
+            if type(item) is int and 0 <= item < limit and (item >> 3) < len(bits):
+                byte = item >> 3
+                mask = 1 << (item & 7)
+                if bits[byte] & mask:
+                    repeated.add(pos)
+                else:
+                    bits[byte] |= mask
+            elif not add_new(item):
+                repeated.add(pos)
+        return repeated
+
 
 def _caption_samples(
     coco: CocoFile, index: dict[Id, Media], options: CocoOptions, findings: Findings
@@ -344,10 +362,11 @@ def _caption_samples(
                     items.append((i, item_decoder.decode(raw)))
                 except msgspec.ValidationError as exc:
                     findings.skip(_type_finding(path, "annotations", i, exc))
-        for i, ann in items:
+        repeated = seen_ids.add_all([ann.id for _, ann in items])  # type: ignore[union-attr]
+        for pos, (i, ann) in enumerate(items):
             assert ann is not None
             ann_id = ann.id
-            if not seen_ids.add_new(ann_id):
+            if repeated and pos in repeated:
                 findings.skip(
                     Finding(
                         code="coco-duplicate-annotation-id",

@@ -293,7 +293,26 @@ def write(dataset: Dataset, options: OutputOptions) -> WrittenFile:
             plain = not alpaca and not dataset.ranking and not dataset.kto
             plain_keys = 1 + len(declared)
             extra_images, extra_videos, extra_audios = (k in undeclared for k in MEDIA_KINDS)
+            # The commonest row (plain SFT, images only, e.g. COCO captions) is built right here.
+            images_only = plain and [k.value for k in declared] == ["image"] and not extra_images
+            for_media = paths.for_media
             for sample in dataset.samples:
+                if (
+                    images_only
+                    and sample.system is None
+                    and sample.tools is None
+                    and sample.chosen is None
+                    and sample.rejected is None
+                    and sample.kto_label is None
+                    and not sample.videos
+                    and not sample.audios
+                ):
+                    chunk.append({"messages": sample.turns, "images": list(map(for_media, sample.images))})
+                    if len(chunk) >= _CHUNK:
+                        writer.write_chunk(chunk)
+                        count += len(chunk)
+                        chunk = []
+                    continue
                 if not (
                     plain and sample.chosen is None and sample.rejected is None and sample.kto_label is None
                 ):
