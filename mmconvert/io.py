@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import mmap
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +36,52 @@ def read_json_bytes(path: str | os.PathLike[str]) -> bytes:
     except OSError as exc:
         raise InputError(f"{p}: cannot read: {exc.strerror or exc}") from exc
     return strip_bom(data, str(p))
+
+
+class MappedJson:
+    """A JSON file's bytes, memory-mapped when it is a regular file (else read), BOM removed.
+
+    ``data`` is what decoders take (``bytes`` or a ``memoryview`` of the map); values decoded as
+    ``msgspec.Raw`` point into it, so nothing is copied.  :meth:`release` drops the pages read so far
+    from this process's memory; they come back from the page cache on the next access.  So a reader
+    that walks a large file once holds about the part it is working on, not the whole file.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        p = Path(path)
+        self._map: mmap.mmap | None = None
+        try:
+            if p.is_dir():
+                raise InputError(f"{p}: is a folder, expected a JSON file")
+            with p.open("rb") as fh:
+                size = os.fstat(fh.fileno()).st_size
+                if size and stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                    self._map = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+                    data: bytes | memoryview = memoryview(self._map)
+                else:
+                    data = fh.read()
+        except InputError:
+            raise
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{p}: cannot read: {getattr(exc, 'strerror', None) or exc}") from exc
+        head = bytes(data[:4])
+        strip_bom(head, str(p))  # refuses UTF-16
+        self.data = data[len(UTF8_BOM) :] if head.startswith(UTF8_BOM) else data
+
+    def first_byte(self) -> bytes:
+        """The first byte that is not JSON whitespace (``b""`` for an empty or blank file)."""
+        data = self.data
+        for start in range(0, len(data), 4096):
+            stripped = bytes(data[start : start + 4096]).lstrip(b" \t\r\n")
+            if stripped:
+                return stripped[:1]
+        return b""
+
+    def release(self) -> None:
+        """Drop the mapped pages from this process's resident memory (a no-op where unsupported)."""
+        if self._map is not None and hasattr(self._map, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+            with contextlib.suppress(OSError):
+                self._map.madvise(mmap.MADV_DONTNEED)
 
 
 def strip_bom(data: bytes, name: str) -> bytes:

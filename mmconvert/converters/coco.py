@@ -18,11 +18,13 @@ import msgspec
 
 from mmconvert.errors import InputError, UsageError
 from mmconvert.findings import Finding, Findings, Severity
-from mmconvert.io import describe_decode_error, read_json_bytes
+from mmconvert.io import MappedJson, describe_decode_error
 from mmconvert.model import Dataset, Media, MediaKind, Role, Sample, SourceRef, Turn
 from mmconvert.options import CocoOptions
 
 _CHUNK = 20_000
+#: Annotations read between two releases of the file pages read so far (see MappedJson.release).
+_RELEASE_EVERY = 10 * _CHUNK
 _CAPTION_TURN_PATHS: tuple[str | None, ...] = (None, ".caption")
 
 Id = int | str
@@ -59,9 +61,15 @@ class CocoFile(msgspec.Struct):
     questions: msgspec.Raw = msgspec.Raw()
     data_subtype: str | None = None
     qa_list: bool = False  # a COCO-QA-like list of {question, answer(s), image_id | image}
+    mapped: MappedJson | None = None  # the file the raw items point into
+
+    def release(self) -> None:
+        """Drop the file pages read so far from memory (the raw items stay valid: see MappedJson)."""
+        if self.mapped is not None:
+            self.mapped.release()
 
 
-def _is_qa_list(data: bytes) -> bool:
+def _is_qa_list(data: bytes | memoryview) -> bool:
     """A top-level list whose first item has a ``question`` (a QA list, not a results file)."""
     try:
         items = msgspec.json.decode(data, type=list[msgspec.Raw])
@@ -71,17 +79,13 @@ def _is_qa_list(data: bytes) -> bool:
     return "question" in first
 
 
-def _first_byte(data: bytes) -> bytes:
-    stripped = data.lstrip()
-    return stripped[:1]
-
-
 def load(path: str, findings: Findings) -> CocoFile:
     """Parse the top level of a COCO file and its ``images``; type errors per image are findings."""
-    data = read_json_bytes(path)
-    first = _first_byte(data)
+    mapped = MappedJson(path)
+    data = mapped.data
+    first = mapped.first_byte()
     if first == b"[" and _is_qa_list(data):
-        return CocoFile(path, [], [], questions=msgspec.Raw(data), qa_list=True)
+        return CocoFile(path, [], [], questions=msgspec.Raw(bytes(data)), qa_list=True)
     if first == b"[":
         raise InputError(
             f"{path}: the top level is a list: this looks like a COCO *results* file (model predictions "
@@ -102,7 +106,9 @@ def load(path: str, findings: Findings) -> CocoFile:
         except msgspec.DecodeError as exc:
             raise InputError(describe_decode_error(path, exc)) from exc
         if top.questions and not top.images:
-            return CocoFile(path, [], [], questions=top.questions, data_subtype=top.data_subtype)
+            return CocoFile(
+                path, [], [], questions=top.questions, data_subtype=top.data_subtype, mapped=mapped
+            )
         if not top.images or not top.annotations:
             missing = " and ".join(
                 k for k, v in (("images", top.images), ("annotations", top.annotations)) if not v
@@ -116,12 +122,15 @@ def load(path: str, findings: Findings) -> CocoFile:
             raw_annotations = msgspec.json.decode(top.annotations, type=list[msgspec.Raw])
         except msgspec.ValidationError as exc:
             raise InputError(f"{path}: `annotations` must be a list ({exc})") from exc
-        return CocoFile(
+        coco = CocoFile(
             path,
             [img for _, img in images if isinstance(img, _Image)],
             raw_annotations,
             categories=top.categories,
+            mapped=mapped,
         )
+        coco.release()  # parsed once: the annotations are read again chunk by chunk
+        return coco
     finally:
         if was_enabled:
             gc.enable()
@@ -350,6 +359,8 @@ def _caption_samples(
     seen_ids = SeenIds()
     raws = coco.annotations
     for start in range(0, len(raws), _CHUNK):
+        if start and start % _RELEASE_EVERY == 0:
+            coco.release()
         block = raws[start : start + _CHUNK]
         try:
             items: list[tuple[int, _Caption | None]] = list(

@@ -117,6 +117,8 @@ def iter_annotations(
     item_decoder: msgspec.json.Decoder[msgspec.Struct] = msgspec.json.Decoder(item_type)
     raws = coco.annotations
     for start in range(0, len(raws), _CHUNK):
+        if start and start % (10 * _CHUNK) == 0:
+            coco.release()
         block = raws[start : start + _CHUNK]
         try:
             yield from enumerate(decoder.decode(b"[" + b",".join(block) + b"]"), start)

@@ -10,6 +10,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -90,6 +91,14 @@ def _unreadable_input(root: Path, mp: pytest.MonkeyPatch) -> None:
         return real(self)
 
     mp.setattr(Path, "read_bytes", read_bytes)
+    real_open = Path.open
+
+    def open_(self: Path, *args: Any, **kwargs: Any) -> Any:
+        if self.name == "captions.json":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    mp.setattr(Path, "open", open_)
 
 
 def _prompts_file(root: Path, _mp: pytest.MonkeyPatch) -> None:
