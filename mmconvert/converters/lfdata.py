@@ -21,6 +21,7 @@ import json
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import chain, repeat
 from typing import Any
 
 import msgspec
@@ -548,6 +549,33 @@ class ArrowTyper:
         return result
 
 
+def _column_type(values: list[Any]) -> Any:
+    """The Arrow type (descriptor) of one column: what :func:`_unify` folds from ``values``' types, but
+    computed a column at a time with C-level passes (``set(map(type, ...))``, ``chain``, ``dict.get``)
+    instead of a Python call per value.  A list column is typed from all of its items at once, a struct
+    column field by field.  :class:`TypeConflict` (without a usable place) when the values have no common
+    type, or hold something other than JSON values: :func:`infer_schema` then types the rows one by one,
+    which finds and names the conflict."""
+    types = set(map(type, values))
+    types.discard(_NULL)
+    if not types:
+        return _NULL
+    if len(types) > 1:
+        if types == {int, float}:
+            return float
+        raise TypeConflict("", None, None)
+    kind = types.pop()
+    if kind is list:  # filter(None): null and [] add no item type
+        return ("L", _column_type(list(chain.from_iterable(filter(None, values)))))
+    if kind is dict:
+        structs = list(filter(None, values))  # null and {} add no field
+        keys = dict.fromkeys(chain.from_iterable(dict.fromkeys(map(tuple, structs))))
+        return ("D", {k: _column_type(list(map(dict.get, structs, repeat(k)))) for k in keys})
+    if kind in _NAMES:
+        return kind
+    raise TypeConflict("", None, None)
+
+
 @dataclass
 class Schema:
     """The inferred table schema: top-level column types (``("D", {...})`` descriptors)."""
@@ -565,7 +593,20 @@ class Schema:
 
 
 def infer_schema(loaded: LoadedRows) -> Schema:
-    """Unify every row's types the way Arrow does; :class:`LoadProblem` on a conflict."""
+    """Unify every row's types the way Arrow does; :class:`LoadProblem` on a conflict.
+
+    The table is typed column-wise (:func:`_column_type`, the rows being one struct column).  Whether
+    the types join, and their join, do not depend on the order they are unified in, so that is the
+    schema row-by-row unification gives; when they do not join (or a row is not an object), the rows are
+    typed one by one as ``datasets`` does, to report the first row that breaks the table."""
+    rows = loaded.rows
+    if set(map(type, rows)) == {dict}:
+        with contextlib.suppress(TypeConflict, RecursionError):
+            return Schema(_column_type(rows)[1])
+    return _infer_schema_rows(loaded)
+
+
+def _infer_schema_rows(loaded: LoadedRows) -> Schema:
     columns: dict[str, Any] = {}
     cache: dict[str, Any] = {}
     typer = ArrowTyper()
