@@ -676,9 +676,11 @@ def _field(obj: Any, key: Any, present: frozenset[str]) -> Any:
     raise TypeError(f"{type(obj).__name__} indices must be integers")
 
 
-@dataclass
-class Aligned:
-    """LF's aligned record for one row (what the converter returns), plus the row's raw messages."""
+class Aligned(msgspec.Struct):
+    """LF's aligned record for one row (what the converter returns), plus the row's raw messages.
+
+    A (mutable) msgspec Struct, not a dataclass: one is built per row, and a Struct's constructor is
+    several times cheaper."""
 
     prompt: list[dict[str, Any]]
     response: list[dict[str, Any]]
@@ -690,7 +692,7 @@ class Aligned:
     raw_images: list[Any] | None = None
     raw_videos: list[Any] | None = None
     raw_audios: list[Any] | None = None
-    warnings: list[tuple[str, str]] = field(default_factory=list)  # (code, LF warning text)
+    warnings: list[tuple[str, str]] = msgspec.field(default_factory=list)  # (code, LF warning text)
     kto_tag: Any = None
 
     def medias(self, column: str) -> list[Any] | None:
@@ -732,6 +734,11 @@ class RowAligner:
             (attr.tag("assistant_tag"), attr.tag("function_tag")),
         )
         self._media_cols = [(column, attr.col(column)) for column, _ in MEDIA_COLUMNS if attr.col(column)]
+        self._messages_col = messages_col
+        self._tools_col = attr.col("tools")
+        self._kto_col = attr.col("kto_tag")
+        self._ranked = bool(attr.ranking)  # LF tests ``dataset_attr.ranking`` for truth
+        self._joins_media_dir = attr.load_from in ("script", "file")
         self._join_cache: dict[str, str] = {}
         formatting = attr.formatting
         converters: dict[Any, Callable[[dict[str, Any]], Aligned]] = {
@@ -758,11 +765,10 @@ class RowAligner:
             return None
         else:
             medias = medias[:]
-        if self.attr.load_from in ("script", "file"):
+        if self._joins_media_dir:
             if isinstance(medias[0], str):
                 joined = self._join_cache
-                for i in range(len(medias)):
-                    item = medias[i]
+                for i, item in enumerate(medias):
                     hit = joined.get(item) if type(item) is str else None
                     if hit is None:
                         media_path = os.path.join(self.media_dir, item)
@@ -898,8 +904,7 @@ class RowAligner:
     def _finish(
         self, row: dict[str, Any], out: Aligned, aligned: list[dict[str, Any]], broken: bool, accept: Any
     ) -> None:
-        a = self.attr
-        kto = a.col("kto_tag")
+        kto = self._kto_col
         if broken:
             out.warnings.append(("skipped", "Skipping this abnormal example."))
             out.prompt, out.response = [], []
@@ -911,19 +916,18 @@ class RowAligner:
                 out.response = [*response, {"role": ASSISTANT, "content": ""}]
             else:
                 out.response = [{"role": ASSISTANT, "content": ""}, *response]
-        elif self._pair(row, out, aligned, accept):
+        elif self._ranked and self._pair(row, out, aligned, accept):
             pass
         else:
             out.prompt = aligned[:-1]
             out.response = aligned[-1:]
 
     def _sharegpt(self, row: dict[str, Any]) -> Aligned:
-        a = self.attr
         role_tag, content_tag = self._role_tag, self._content_tag
         mapping = self._mapping
         accept = self._accept
         even = accept[1]
-        messages = _col(row, a.col("messages"), self.top)
+        messages = _col(row, self._messages_col, self.top)
         system, messages = self._leading_system(row, messages, openai=False)
         out = Aligned([], [], system, "", None, None, None)
         aligned: list[dict[str, Any]] = []
@@ -943,11 +947,12 @@ class RowAligner:
             except (KeyError, TypeError):
                 content = _field(message, content_tag, msg_keys)
             aligned.append({"role": mapping[role], "content": content})
-        if (not a.ranking and len(aligned) % 2 != 0) or (a.ranking and len(aligned) % 2 == 0):
+        if (len(aligned) % 2 == 0) == self._ranked:  # odd without ranking, even with it
             out.warnings.append(("turn-count", f"Invalid message count in {messages}."))
             broken = True
         self._finish(row, out, aligned, broken, even)
-        out.tools = _col(row, a.col("tools"), self.top) if a.col("tools") else ""
+        tools_col = self._tools_col
+        out.tools = _col(row, tools_col, self.top) if tools_col else ""
         self._media_fields(row, out)
         return out
 
