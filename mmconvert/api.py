@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mmconvert.converters import EXPORTERS, IMPORTERS
+from mmconvert import parallel
+from mmconvert.converters import EXPORTERS, IMPORTERS, JOINERS
 from mmconvert.dataset_info import (
     DATA_CONFIG,
     check_entry_free,
@@ -29,6 +30,7 @@ from mmconvert.dataset_info import (
 from mmconvert.errors import OutputConflict, UsageError, ValidationFailed
 from mmconvert.findings import Finding, Findings, Severity
 from mmconvert.io import _default_mode, decoding, fsync_dir
+from mmconvert.model import Dataset
 from mmconvert.options import CocoOptions, OnError, OutputOptions, PassOptions
 from mmconvert.passes import PassStats, run_passes
 from mmconvert.splits import SplitSpec
@@ -103,13 +105,12 @@ def convert(
     with decoding(source_name):
         dataset = IMPORTERS[source_format](list(inputs), import_options, findings, output_options.name)
     stats = PassStats()
-    passed = run_passes(dataset, pass_options, findings, stats)
 
     out_dir = output_options.output_dir
     if output_options.dry_run:
         # The exporter runs too (writing nothing), so samples the layout cannot express are named.
         with decoding(source_name):
-            dry = EXPORTERS[exporter](passed, output_options)
+            dry = _export(dataset, exporter, pass_options, output_options, findings, stats)
         _add_export_findings(findings, dry.findings)
         return _finish_dry(output_options, dataset.notes, findings, stats, pass_options, dry.samples)
 
@@ -117,7 +118,7 @@ def convert(
     try:
         os.makedirs(out_dir, exist_ok=True)
         with decoding(source_name):
-            written = EXPORTERS[exporter](passed, output_options)
+            written = _export(dataset, exporter, pass_options, output_options, findings, stats)
     except OSError as exc:  # permission denied, disk full, read-only file system, ...
         _remove_if_created(out_dir, created)
         raise UsageError(f"--output-dir {out_dir}: cannot write there ({exc.strerror or exc})") from exc
@@ -146,6 +147,26 @@ def convert(
         notes=dataset.notes,
         entry=written.entry,
     )
+
+
+def _export(
+    dataset: Dataset,
+    exporter: str,
+    pass_options: PassOptions,
+    output_options: OutputOptions,
+    findings: Findings,
+    stats: PassStats,
+) -> Any:
+    """Run the passes and the exporter: in several processes when the dataset can be cut into slices
+    (see :mod:`mmconvert.parallel`), else in this one.  Returns the exporter's WrittenFile."""
+    parts = parallel.plan(dataset, pass_options, output_options) if exporter in JOINERS else 1
+    if parts > 1:
+        write = EXPORTERS[exporter]
+        results = parallel.convert_parts(dataset, parts, pass_options, output_options, write, findings)
+        if results is not None:
+            parallel.merge_findings(findings, results, stats)
+            return JOINERS[exporter]([r.written for r in results], output_options, dataset)
+    return EXPORTERS[exporter](run_passes(dataset, pass_options, findings, stats), output_options)
 
 
 def _finish_dry(

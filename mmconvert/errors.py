@@ -22,6 +22,10 @@ class MmconvertError(Exception):
         self.message = message
         self.hint = hint
 
+    def __reduce__(self) -> tuple[type, tuple[str, str | None]]:
+        # keep the hint across processes (pickle would rebuild the error from its message alone)
+        return type(self), (self.message, self.hint)
+
 
 class UsageError(MmconvertError):
     """Options that cannot work together, a missing folder, a bad name."""

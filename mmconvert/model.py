@@ -9,8 +9,9 @@ names, which is the vocabulary the LF exporter writes.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import msgspec
 
@@ -122,6 +123,16 @@ class Sample(msgspec.Struct, frozen=True, gc=False):
 
 
 @dataclass(frozen=True)
+class Part:
+    """One slice of a dataset's samples (see :attr:`Dataset.parts`).  ``ids``, once ``samples`` is
+    consumed, holds what the slice saw that must be unique across slices (e.g. COCO annotation ids),
+    with ``overlaps(other) -> bool``; or ``None``."""
+
+    samples: Iterable[Sample]
+    ids: Any = None
+
+
+@dataclass(frozen=True)
 class Dataset:
     """A named stream of samples read from one or more source files.
 
@@ -139,3 +150,8 @@ class Dataset:
     kto: bool = False
     description: str = ""
     notes: tuple[str, ...] = ()
+    #: ``parts(k, n)``: the k-th of n slices of ``samples`` (a :class:`Part`), for
+    #: importers that can cut their input so that it is converted in several processes; else ``None``.
+    parts: Callable[[int, int], Part] | None = None
+    #: How many samples ``samples`` will yield at most, when the importer knows it up front.
+    size: int | None = None

@@ -144,7 +144,8 @@ def media_check_options() -> list[Any]:
             "-j",
             type=click.IntRange(min=1),
             default=None,
-            help="Processes for --check header/decode [default: the number of CPUs].",
+            help="Processes to use: large COCO caption files are converted in slices in parallel, and "
+            "--check header/decode reads files in parallel [default: the number of CPUs].",
         ),
         click.option(
             "--quarantine",

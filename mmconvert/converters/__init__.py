@@ -25,3 +25,9 @@ EXPORTERS: dict[str, Callable[..., Any]] = {
     "llamafactory": llamafactory.write,
     "llamafactory-alpaca": llamafactory.write_alpaca,
 }
+
+#: Exporters that can join part files written for slices of a dataset (see mmconvert.parallel).
+JOINERS: dict[str, Callable[..., Any]] = {
+    "llamafactory": llamafactory.join_parts,
+    "llamafactory-alpaca": llamafactory.join_parts_alpaca,
+}

@@ -19,7 +19,7 @@ import msgspec
 from mmconvert.errors import InputError, UsageError
 from mmconvert.findings import Finding, Findings, Severity
 from mmconvert.io import MappedJson, describe_decode_error
-from mmconvert.model import Dataset, Media, MediaKind, Role, Sample, SourceRef, Turn
+from mmconvert.model import Dataset, Media, MediaKind, Part, Role, Sample, SourceRef, Turn
 from mmconvert.options import CocoOptions
 
 _CHUNK = 20_000
@@ -329,6 +329,11 @@ class SeenIds:
         self._other.add(item)
         return True
 
+    def overlaps(self, other: SeenIds) -> bool:
+        """Whether an id was seen by both."""
+        bits = int.from_bytes(self._bits, "little") & int.from_bytes(other._bits, "little")
+        return bits != 0 or not self._other.isdisjoint(other._other)
+
     def add_all(self, items: Sequence[Id]) -> set[int]:
         """Record ``items`` in order; the positions of those seen before (in ``items`` or earlier)."""
         repeated: set[int] = set()
@@ -349,19 +354,26 @@ class SeenIds:
 
 
 def _caption_samples(
-    coco: CocoFile, index: dict[Id, Media], options: CocoOptions, findings: Findings
+    coco: CocoFile,
+    index: dict[Id, Media],
+    options: CocoOptions,
+    findings: Findings,
+    seen_ids: SeenIds,
+    lo: int = 0,
+    hi: int | None = None,
 ) -> Iterator[Sample]:
+    """The samples of annotations ``lo`` to ``hi`` (all by default), recording their ids in ``seen_ids``."""
     path = coco.path
     choose = _prompt_chooser(options)
     fixed_prompt = choose(None) if len(options.prompts) == 1 else None
     decoder = msgspec.json.Decoder(list[_Caption])
     item_decoder = msgspec.json.Decoder(_Caption)
-    seen_ids = SeenIds()
     raws = coco.annotations
-    for start in range(0, len(raws), _CHUNK):
-        if start and start % _RELEASE_EVERY == 0:
+    hi = len(raws) if hi is None else hi
+    for start in range(lo, hi, _CHUNK):
+        if start > lo and (start - lo) % _RELEASE_EVERY == 0:
             coco.release()
-        block = raws[start : start + _CHUNK]
+        block = raws[start : min(start + _CHUNK, hi)]
         try:
             items: list[tuple[int, _Caption | None]] = list(
                 enumerate(decoder.decode(b"[" + b",".join(block) + b"]"), start)
@@ -460,11 +472,20 @@ def read(paths: Sequence[str], options: CocoOptions, findings: Findings, name: s
     if not os.path.isdir(images_dir):
         raise UsageError(f"--images-dir {images_dir}: no such folder")
     index = _image_index(coco, images_dir, findings)
+    count = len(coco.annotations)
+
+    def part(k: int, n: int) -> Part:
+        seen = SeenIds()
+        lo, hi = count * k // n, count * (k + 1) // n
+        return Part(_caption_samples(coco, index, options, findings, seen, lo, hi), seen)
+
     return Dataset(
         name=name,
-        samples=_caption_samples(coco, index, options, findings),
+        samples=_caption_samples(coco, index, options, findings, SeenIds()),
         source_files=(path,),
         media_kinds=frozenset({MediaKind.IMAGE}),
         description=f"COCO captions from {path}",
         notes=tuple(notes),
+        parts=part,
+        size=count,
     )

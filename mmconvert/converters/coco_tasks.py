@@ -212,7 +212,9 @@ def read_tasks(
     streams: list[Iterator[Sample]] = []
     for task, coco, images_dir, own in plans:
         if task == "caption":
-            streams.append(coco_format._caption_samples(coco, own, options, findings))  # type: ignore[arg-type]
+            streams.append(
+                coco_format._caption_samples(coco, own, options, findings, coco_format.SeenIds())  # type: ignore[arg-type]
+            )
         elif task == "vqa" and coco.qa_list:
             streams.append(qa_list_samples(coco, shared, images_dir, options, findings))
         elif task == "vqa":

@@ -350,3 +350,63 @@ def write(dataset: Dataset, options: OutputOptions) -> WrittenFile:
     else:
         entry = sharegpt_entry(file_name, columns, dataset.ranking)
     return WrittenFile(tmp, os.path.join(out_dir, file_name), entry, count, columns, problems)
+
+
+def join_parts(parts: list[WrittenFile], options: OutputOptions, dataset: Dataset) -> WrittenFile:
+    """One file from the part files that :func:`write` wrote for consecutive slices of a dataset.
+
+    The result is byte for byte what :func:`write` gives for the whole dataset: JSON arrays are
+    spliced (each part is ``[]`` or ``[\\n  ...\\n]``), JSONL parts are concatenated; the entry is built
+    from every part's columns.  The part files are removed; the caller commits the result.
+    """
+    out_dir = options.output_dir
+    file_name = output_file_name(options)
+    columns: set[str] = set().union(*(p.columns for p in parts))
+    problems = [f for p in parts for f in p.findings]
+    count = sum(p.samples for p in parts)
+    alpaca = options.layout is Layout.ALPACA
+    entry = (alpaca_entry if alpaca else sharegpt_entry)(file_name, columns, dataset.ranking)
+    tmp = ""
+    if not options.dry_run:
+        fd, tmp = tempfile.mkstemp(prefix=f".{file_name}.", suffix=".tmp", dir=out_dir)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                _splice(parts, fh, options.format is OutputFormat.JSONL)
+                fh.flush()
+                os.fsync(fh.fileno())
+        except BaseException:
+            os.unlink(tmp)
+            raise
+        for part in parts:
+            os.unlink(part.temp_path)
+    return WrittenFile(tmp, os.path.join(out_dir, file_name), entry, count, columns, problems)
+
+
+def _splice(parts: list[WrittenFile], out: IO[bytes], lines: bool) -> None:
+    first = True
+    for part in parts:
+        size = os.path.getsize(part.temp_path)
+        if lines:
+            start, stop = 0, size
+        elif part.samples == 0:
+            continue
+        else:
+            start, stop = 2, size - 2  # inside "[\n" ... "\n]"
+            out.write(b"[\n" if first else b",\n")
+        first = False
+        with open(part.temp_path, "rb") as src:
+            src.seek(start)
+            left = stop - start
+            while left > 0:
+                block = src.read(min(left, 1 << 22))
+                if not block:
+                    break
+                out.write(block)
+                left -= len(block)
+    if not lines:
+        out.write(b"[]" if first else b"\n]")
+
+
+def join_parts_alpaca(parts: list[WrittenFile], options: OutputOptions, dataset: Dataset) -> WrittenFile:
+    """:func:`join_parts` for :func:`write_alpaca`'s parts."""
+    return join_parts(parts, replace(options, layout=Layout.ALPACA), dataset)
