@@ -224,7 +224,7 @@ class JsonArrayWriter:
         body = msgspec.json.format(self._encoder.encode(records), indent=2)
         # body is b"[\n  {...},\n  {...}\n]": keep the inner part.
         self._fh.write(b"[\n" if self._first else b",\n")
-        self._fh.write(body[2:-2])
+        self._fh.write(memoryview(body)[2:-2])  # a view: no copy of the chunk
         self._first = False
 
     def close(self) -> None:

@@ -112,6 +112,9 @@ class OutputOptions:
     force: bool = False
     absolute_paths: bool = False
     dry_run: bool = False
+    #: fsync the written file before it is committed; off only for the intermediate part files of a
+    #: parallel run (see mmconvert.parallel), whose joined file is synced instead.
+    sync: bool = True
 
 
 DEFAULT_CAPTION_PROMPT = "Describe this image."

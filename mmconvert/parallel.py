@@ -129,7 +129,7 @@ def convert_parts(
     global _JOB
     context = multiprocessing.get_context("fork")
     counter = context.Value("q", 0)
-    _JOB = _Job(dataset, parts, options, output, write, findings, counter)
+    _JOB = _Job(dataset, parts, options, replace(output, sync=False), write, findings, counter)
     progress = ProgressCounter("reading samples", total=dataset.size, unit="samples")
     results: list[PartResult | BaseException] = []
     log.info("converting in %d processes", parts)

@@ -164,3 +164,16 @@ def test_a_failing_worker_leaves_nothing(tmp_path: Path, monkeypatch: pytest.Mon
     with pytest.raises(UsageError, match="No space left on device"):
         _run(path, tmp_path / "out", 2)
     assert not (tmp_path / "out").exists()
+
+
+def test_join_without_copy_file_range(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the kernel cannot copy between files, the parts are joined by reading and writing."""
+    path = _coco(tmp_path / "in")
+    one = _run(path, tmp_path / "one", 1)
+
+    def unsupported(*args: Any, **kw: Any) -> int:
+        raise OSError(38, "Function not implemented")
+
+    monkeypatch.setattr(os, "copy_file_range", unsupported, raising=False)
+    many = _run(path, tmp_path / "many", 2)
+    assert many[0].replace(b"/many/", b"/one/") == one[0]

@@ -338,7 +338,7 @@ def write(dataset: Dataset, options: OutputOptions) -> WrittenFile:
             writer.write_chunk(chunk)
             count += len(chunk)
             writer.close()
-            if tmp:
+            if tmp and options.sync:
                 fh.flush()
                 os.fsync(fh.fileno())
     except BaseException:
@@ -383,6 +383,8 @@ def join_parts(parts: list[WrittenFile], options: OutputOptions, dataset: Datase
 
 
 def _splice(parts: list[WrittenFile], out: IO[bytes], lines: bool) -> None:
+    out.flush()
+    fd = out.fileno()
     first = True
     for part in parts:
         size = os.path.getsize(part.temp_path)
@@ -392,19 +394,26 @@ def _splice(parts: list[WrittenFile], out: IO[bytes], lines: bool) -> None:
             continue
         else:
             start, stop = 2, size - 2  # inside "[\n" ... "\n]"
-            out.write(b"[\n" if first else b",\n")
+            os.write(fd, b"[\n" if first else b",\n")
         first = False
         with open(part.temp_path, "rb") as src:
-            src.seek(start)
-            left = stop - start
-            while left > 0:
-                block = src.read(min(left, 1 << 22))
-                if not block:
-                    break
-                out.write(block)
-                left -= len(block)
+            _copy_range(src.fileno(), fd, start, stop - start)
     if not lines:
-        out.write(b"[]" if first else b"\n]")
+        os.write(fd, b"[]" if first else b"\n]")
+
+
+def _copy_range(src: int, dst: int, offset: int, count: int) -> None:
+    """Append ``count`` bytes of ``src`` from ``offset`` to ``dst``, in the kernel where it can."""
+    while count > 0:
+        try:
+            done = os.copy_file_range(src, dst, count, offset)
+        except (AttributeError, OSError):
+            os.lseek(src, offset, os.SEEK_SET)
+            done = os.write(dst, os.read(src, min(count, 1 << 22)))
+        if done <= 0:
+            raise OSError(f"short copy while joining part files ({count} bytes left)")
+        offset += done
+        count -= done
 
 
 def join_parts_alpaca(parts: list[WrittenFile], options: OutputOptions, dataset: Dataset) -> WrittenFile:
