@@ -112,8 +112,8 @@ class OutputOptions:
     force: bool = False
     absolute_paths: bool = False
     dry_run: bool = False
-    #: fsync the written file before it is committed; off only for the intermediate part files of a
-    #: parallel run (see mmconvert.parallel), whose joined file is synced instead.
+    #: fsync the written file before it is committed; off only for the part files of a parallel run
+    #: that are appended to the first one and removed (see mmconvert.parallel).
     sync: bool = True
 
 

@@ -102,7 +102,9 @@ def _run_part(k: int) -> PartResult | BaseException:
         part = job.dataset.parts(k, job.parts)
         stats = PassStats()
         dataset = replace(job.dataset, samples=_counted(part.samples, job.counter))
-        written = job.write(run_passes(dataset, job.options, findings, stats), job.output)
+        # the first part file becomes the result (see join_parts): only it is synced to disk
+        output = job.output if k == 0 else replace(job.output, sync=False)
+        written = job.write(run_passes(dataset, job.options, findings, stats), output)
         return PartResult(findings.to_list()[mark:], findings.skipped - skipped, stats, written, part.ids)
     except BaseException as exc:  # sent back and raised in the parent
         try:
@@ -129,7 +131,7 @@ def convert_parts(
     global _JOB
     context = multiprocessing.get_context("fork")
     counter = context.Value("q", 0)
-    _JOB = _Job(dataset, parts, options, replace(output, sync=False), write, findings, counter)
+    _JOB = _Job(dataset, parts, options, output, write, findings, counter)
     progress = ProgressCounter("reading samples", total=dataset.size, unit="samples")
     results: list[PartResult | BaseException] = []
     log.info("converting in %d processes", parts)

@@ -177,3 +177,20 @@ def test_join_without_copy_file_range(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setattr(os, "copy_file_range", unsupported, raising=False)
     many = _run(path, tmp_path / "many", 2)
     assert many[0].replace(b"/many/", b"/one/") == one[0]
+
+
+@pytest.mark.parametrize("fmt", [OutputFormat.JSON, OutputFormat.JSONL])
+@pytest.mark.parametrize("empty", [(0,), (1,), (0, 1), (0, 2)])
+def test_slices_without_samples(tmp_path: Path, fmt: OutputFormat, empty: tuple[int, ...]) -> None:
+    """Slices whose every annotation is refused write no record; the joined file is still right."""
+    path = _coco(tmp_path / "in", n_images=30, bad=False)
+    coco = json.loads(path.read_text(encoding="utf-8"))
+    n = len(coco["annotations"])
+    for k in empty:  # the k-th of 3 slices: every annotation dangles
+        for ann in coco["annotations"][n * k // 3 : n * (k + 1) // 3]:
+            ann["image_id"] = 99_999
+    path.write_text(json.dumps(coco), encoding="utf-8")
+    one = _run(path, tmp_path / "one", 1, format=fmt)
+    many = _run(path, tmp_path / "many", 3, format=fmt)
+    assert many[0].replace(b"/many/", b"/one/") == one[0]
+    assert many[1:] == one[1:]

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from typing import IO, Any
 
 from mmconvert.findings import Finding, Severity
-from mmconvert.io import JsonArrayWriter, JsonLinesWriter, paused_gc
+from mmconvert.io import BackgroundSync, JsonArrayWriter, JsonLinesWriter, paused_gc
 from mmconvert.model import MEDIA_KINDS, Dataset, MediaKind, Role, Sample
 from mmconvert.options import Layout, OutputFormat, OutputOptions
 from mmconvert.paths import OutputPaths
@@ -286,7 +286,8 @@ def write(dataset: Dataset, options: OutputOptions) -> WrittenFile:
     try:
         sink: IO[bytes] = os.fdopen(fd, "wb") if fd >= 0 else _NullSink()  # type: ignore[assignment]
         with sink as fh, paused_gc():
-            writer = JsonLinesWriter(fh) if options.format is OutputFormat.JSONL else JsonArrayWriter(fh)
+            out: Any = BackgroundSync(fh) if tmp and options.sync else fh
+            writer = JsonLinesWriter(out) if options.format is OutputFormat.JSONL else JsonArrayWriter(out)
             chunk: list[dict[str, Any]] = []
             # Plain SFT data in the sharegpt layout: a sample without preference answers or a KTO
             # label is always expressible, so export_problem is asked only about the others.
@@ -338,9 +339,8 @@ def write(dataset: Dataset, options: OutputOptions) -> WrittenFile:
             writer.write_chunk(chunk)
             count += len(chunk)
             writer.close()
-            if tmp and options.sync:
-                fh.flush()
-                os.fsync(fh.fileno())
+            if isinstance(out, BackgroundSync):
+                out.finish()
     except BaseException:
         if tmp:
             os.unlink(tmp)
@@ -355,9 +355,10 @@ def write(dataset: Dataset, options: OutputOptions) -> WrittenFile:
 def join_parts(parts: list[WrittenFile], options: OutputOptions, dataset: Dataset) -> WrittenFile:
     """One file from the part files that :func:`write` wrote for consecutive slices of a dataset.
 
-    The result is byte for byte what :func:`write` gives for the whole dataset: JSON arrays are
-    spliced (each part is ``[]`` or ``[\\n  ...\\n]``), JSONL parts are concatenated; the entry is built
-    from every part's columns.  The part files are removed; the caller commits the result.
+    The result is byte for byte what :func:`write` gives for the whole dataset: the other parts are
+    appended to the first part's file (JSON arrays spliced, each part being ``[]`` or
+    ``[\n  ...\n]``; JSONL concatenated), which is then synced and returned for the caller to commit.
+    The entry is built from every part's columns.  The other part files are removed.
     """
     out_dir = options.output_dir
     file_name = output_file_name(options)
@@ -366,27 +367,27 @@ def join_parts(parts: list[WrittenFile], options: OutputOptions, dataset: Datase
     count = sum(p.samples for p in parts)
     alpaca = options.layout is Layout.ALPACA
     entry = (alpaca_entry if alpaca else sharegpt_entry)(file_name, columns, dataset.ranking)
-    tmp = ""
-    if not options.dry_run:
-        fd, tmp = tempfile.mkstemp(prefix=f".{file_name}.", suffix=".tmp", dir=out_dir)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                _splice(parts, fh, options.format is OutputFormat.JSONL)
-                fh.flush()
-                os.fsync(fh.fileno())
-        except BaseException:
-            os.unlink(tmp)
-            raise
-        for part in parts:
+    head = parts[0].temp_path
+    if head:  # not a dry run
+        with open(head, "r+b") as fh:
+            _append_parts(fh, parts, options.format is OutputFormat.JSONL)
+            fh.flush()
+            os.fsync(fh.fileno())
+        for part in parts[1:]:
             os.unlink(part.temp_path)
-    return WrittenFile(tmp, os.path.join(out_dir, file_name), entry, count, columns, problems)
+    return WrittenFile(head, os.path.join(out_dir, file_name), entry, count, columns, problems)
 
 
-def _splice(parts: list[WrittenFile], out: IO[bytes], lines: bool) -> None:
-    out.flush()
-    fd = out.fileno()
-    first = True
-    for part in parts:
+def _append_parts(fh: IO[bytes], parts: list[WrittenFile], lines: bool) -> None:
+    """Append ``parts[1:]`` to ``fh``, which holds ``parts[0]``."""
+    fd = fh.fileno()
+    end = os.fstat(fd).st_size
+    first = parts[0].samples == 0
+    if not lines:
+        end = 0 if first else end - 2  # drop "[]", or the closing "\n]"
+    os.ftruncate(fd, end)
+    os.lseek(fd, end, os.SEEK_SET)
+    for part in parts[1:]:
         size = os.path.getsize(part.temp_path)
         if lines:
             start, stop = 0, size
