@@ -99,3 +99,16 @@ def test_joined_types() -> None:
         "n": float,
         "s": type(None),
     }
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [{"a": 1}, {"b": "x"}],  # structs of one size, other keys
+        [{"a": 1, "b": None}, {"b": "x", "a": 2.5}],  # one size, keys in another order
+        [{"a": [{"r": "u"}, {"c": "v"}]}, {"a": None}],  # list items of one size, other keys; a null row
+        [{}, {}],
+    ],
+)
+def test_structs_of_one_size(rows: list[Any]) -> None:
+    assert infer_schema(_loaded(rows)).columns == _row_by_row(rows)

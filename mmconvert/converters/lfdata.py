@@ -556,7 +556,12 @@ def _column_type(values: list[Any]) -> Any:
     column field by field.  :class:`TypeConflict` (without a usable place) when the values have no common
     type, or hold something other than JSON values: :func:`infer_schema` then types the rows one by one,
     which finds and names the conflict."""
-    types = set(map(type, values))
+    return _join_types(values, set(map(type, values)))
+
+
+def _join_types(values: list[Any], types: set[type]) -> Any:
+    """:func:`_column_type` of ``values`` whose Python types are ``types``."""
+    nulls = _NULL in types
     types.discard(_NULL)
     if not types:
         return _NULL
@@ -565,15 +570,33 @@ def _column_type(values: list[Any]) -> Any:
             return float
         raise TypeConflict("", None, None)
     kind = types.pop()
-    if kind is list:  # filter(None): null and [] add no item type
-        return ("L", _column_type(list(chain.from_iterable(filter(None, values)))))
+    if kind is list:
+        return ("L", _column_type(list(chain.from_iterable(filter(None, values) if nulls else values))))
     if kind is dict:
-        structs = list(filter(None, values))  # null and {} add no field
+        structs = list(filter(None, values)) if nulls else values  # null adds no field
+        if structs and set(map(len, structs)) == {len(structs[0])}:
+            # One size: if every struct has the first one's keys, they all have exactly those.
+            fields = {}
+            for key in structs[0]:
+                column = list(map(dict.get, structs, repeat(key), repeat(_ABSENT)))
+                column_types = set(map(type, column))
+                if _Absent in column_types:
+                    break
+                fields[key] = _join_types(column, column_types)
+            else:
+                return ("D", fields)
         keys = dict.fromkeys(chain.from_iterable(dict.fromkeys(map(tuple, structs))))
         return ("D", {k: _column_type(list(map(dict.get, structs, repeat(k)))) for k in keys})
     if kind in _NAMES:
         return kind
     raise TypeConflict("", None, None)
+
+
+class _Absent:
+    """What :func:`_join_types` reads for a key a struct does not have."""
+
+
+_ABSENT = _Absent()
 
 
 @dataclass
