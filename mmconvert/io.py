@@ -10,6 +10,7 @@ import contextlib
 import gc
 import mmap
 import os
+import re
 import stat
 import tempfile
 import threading
@@ -83,6 +84,64 @@ class MappedJson:
         if self._map is not None and hasattr(self._map, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
             with contextlib.suppress(OSError):
                 self._map.madvise(mmap.MADV_DONTNEED)
+
+
+def leading_byte(value: bytes | memoryview | msgspec.Raw) -> bytes:
+    """The first byte of a JSON value that is not whitespace (``b""`` if there is none)."""
+    head = bytes(memoryview(value)[:64]).lstrip(b" \t\r\n")
+    return head[:1] if head or len(value) <= 64 else bytes(value).lstrip(b" \t\r\n")[:1]
+
+
+_OUTSIDE_STRING = re.compile(rb'["\[\]{},]')
+_INSIDE_STRING = re.compile(rb'["\\]')
+
+
+def leading_items(array: bytes | memoryview | msgspec.Raw, count: int) -> list[bytes]:
+    """The first ``count`` items of a JSON array (already known to be valid JSON) as bytes, found by
+    scanning only as much of it as they take: no parse of the rest of a large array."""
+    view = memoryview(array)
+    size = 1 << 16
+    while True:
+        items, complete = _scan_items(bytes(view[:size]), count)
+        if complete or size >= len(view):
+            return items
+        size *= 4
+
+
+def _scan_items(data: bytes, count: int) -> tuple[list[bytes], bool]:
+    """Items found in ``data`` (the start of an array), and whether they are final."""
+    pos = data.find(b"[") + 1
+    if pos == 0:
+        return [], True
+    depth, start = 1, pos
+    items: list[bytes] = []
+    while True:
+        m = _OUTSIDE_STRING.search(data, pos)
+        if m is None:
+            return items, False
+        char, pos = data[m.start()], m.end()
+        if char == 0x22:  # a string: skip to its closing quote
+            while True:
+                m = _INSIDE_STRING.search(data, pos)
+                if m is None:
+                    return items, False
+                pos = m.end()
+                if data[m.start()] == 0x5C:  # backslash: skip the escaped character
+                    pos += 1
+                else:
+                    break
+        elif char in b"[{":
+            depth += 1
+        elif char in b"]}":
+            depth -= 1
+            if depth == 0:
+                item = data[start : m.start()].strip()
+                return [*items, item] if item else items, True
+        elif depth == 1:  # a comma between items
+            items.append(data[start : m.start()].strip())
+            start = pos
+            if len(items) >= count:
+                return items, True
 
 
 def strip_bom(data: bytes, name: str) -> bytes:

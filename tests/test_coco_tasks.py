@@ -523,3 +523,85 @@ def test_default_name_follows_task(tmp_path: Path) -> None:
     assert (
         out == "Wrote 3 samples to o/coco_grounding.json and entry 'coco_grounding' in o/dataset_info.json\n"
     )
+
+
+# -- the one-shot typed read of instances/keypoints files equals the item-by-item read -------------
+
+_OBJECT_FILES = [
+    "coco_mini_val2017/annotations/instances_val2017.json",
+    "coco_mini_val2017/annotations/person_keypoints_val2017.json",
+    "coco_mini_val2017/annotations/captions_val2017.json",
+    "datumaro_coco/coco_dataset/coco/annotations/instances_train.json",
+    "datumaro_coco/coco_dataset/coco/annotations/person_keypoints_train.json",
+    "datumaro_coco/coco_dataset/mmdet_coco/annotations/instances_val.json",
+    "datumaro_coco/roboflow_dataset/coco/train/_annotations.coco.json",
+    "roboflow_chess_pieces/test/_annotations.coco.json",
+]
+
+
+@pytest.mark.parametrize("rel", _OBJECT_FILES)
+@pytest.mark.parametrize("task", [None, "grounding"])
+def test_typed_read_equals_item_by_item(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rel: str, task: str | None
+) -> None:
+    """Clean instances and keypoints files are read in one typed decode; the samples and findings are
+    the ones the item-by-item reader (which names bad items) gives."""
+    from mmconvert.converters import coco as coco_format
+
+    path = shared_data / rel
+    if task == "grounding" and "captions" in rel:
+        return
+    calls: list[bool] = []
+    real = coco_format._load_objects
+
+    def spy(*args: Any) -> Any:
+        result = real(*args)
+        calls.append(result is not None)
+        return result
+
+    monkeypatch.setattr(coco_format, "_load_objects", spy)
+    typed = _convert([path], tmp_path / "typed", "t", check=CheckTier.NONE, task=task)
+    assert calls == ([] if "captions" in rel else [True])  # the typed read was used (or not tried)
+    monkeypatch.setattr(coco_format, "_load_objects", lambda *args: None)
+    plain = _convert([path], tmp_path / "plain", "t", check=CheckTier.NONE, task=task)
+    assert typed == plain
+
+
+def test_typed_read_falls_back_on_a_bad_item(tmp_path: Path) -> None:
+    """One annotation with a wrong type: the file is read item by item and that item is named."""
+    from mmconvert.converters import coco as coco_format
+    from mmconvert.findings import Findings
+
+    images = [{"id": i, "file_name": f"{i}.jpg", "width": 10, "height": 10} for i in range(3)]
+    anns = [{"id": i, "image_id": i % 3, "category_id": 1, "bbox": [1, 1, 2, 2]} for i in range(60)]
+    anns[55]["bbox"] = "wide"
+    path = tmp_path / "instances_x.json"
+    path.write_text(json.dumps({"images": images, "annotations": anns, "categories": []}))
+    findings = Findings()
+    loaded = coco_format.load(str(path), findings)
+    assert loaded.typed_annotations is None
+    assert coco_format.detect_task(loaded) == "detection"
+    from mmconvert.converters import coco_objects
+
+    items = list(coco_objects.iter_annotations(loaded, coco_objects._Annotation, findings))
+    assert len(items) == 60  # the bad one as a BadAnnotation (its image gets no sample)
+    assert [f.path for f in findings] == ["$.annotations[55].bbox"]
+
+
+def test_typed_read_checks_its_peek(tmp_path: Path) -> None:
+    """The peek finds the first `"annotations": [` in the text, which may sit inside a string; the
+    typed read then sees other items and the file is read the ordinary way."""
+    from mmconvert.converters import coco as coco_format
+    from mmconvert.findings import Findings
+
+    decoy = [{"id": 1, "image_id": 1, "bbox": [0, 0, 1, 1]}]
+    images = [{"id": 1, "file_name": "1.jpg", "width": 10, "height": 10}]
+    body: dict[str, Any] = {"info": {"annotations": decoy}, "images": images}
+    body["annotations"] = [{"id": 7, "image_id": 1, "caption": "a cat", "bbox": [0, 0, 1, 1]}]
+    path = tmp_path / "captions_x.json"
+    path.write_text(json.dumps(body))
+    data = path.read_bytes()
+    assert coco_format._peek(data)[0] == "detection"  # fooled by the decoy
+    loaded = coco_format.load(str(path), Findings())
+    assert loaded.typed_annotations is None
+    assert coco_format.detect_task(loaded) == "caption"

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mmconvert.errors import InputError
-from mmconvert.io import UTF8_BOM, MappedJson
+from mmconvert.io import UTF8_BOM, MappedJson, leading_items
 
 
 def test_raw_items_stay_valid_after_release(tmp_path: Path) -> None:
@@ -53,3 +56,27 @@ def test_folder_and_utf16_are_refused(tmp_path: Path) -> None:
     path.write_bytes('{"a": 1}'.encode("utf-16"))
     with pytest.raises(InputError, match="UTF-16"):
         MappedJson(path)
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    items=st.lists(_json, max_size=12),
+    count=st.integers(1, 14),
+    pretty=st.booleans(),
+    pad=st.integers(0, 70_000),
+)
+def test_leading_items_equal_a_parse(items: list[object], count: int, pretty: bool, pad: int) -> None:
+    """The scanner finds exactly the first items a parser finds: strings full of brackets, commas,
+    quotes and escapes, nesting, whitespace, and items that start beyond the first block it reads."""
+    text = json.dumps(items, indent=2 if pretty else None, ensure_ascii=pretty)
+    if pad % 7 == 0:
+        text = "[" + " " * pad + text[1:]  # push the items past the first 64 kB
+    found = leading_items(text.encode(), count)
+    assert [msgspec.json.decode(item) for item in found] == items[:count]

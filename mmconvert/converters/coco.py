@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -18,7 +19,7 @@ import msgspec
 
 from mmconvert.errors import InputError, UsageError
 from mmconvert.findings import Finding, Findings, Severity
-from mmconvert.io import MappedJson, describe_decode_error
+from mmconvert.io import MappedJson, describe_decode_error, leading_byte, leading_items
 from mmconvert.model import Dataset, Media, MediaKind, Part, Role, Sample, SourceRef, Turn
 from mmconvert.options import CocoOptions
 
@@ -51,17 +52,81 @@ class _Caption(msgspec.Struct, gc=False):
     caption: str
 
 
-class CocoFile(msgspec.Struct):
-    """A parsed COCO file: its images (decoded) and raw annotation items (decoded on demand)."""
+class ObjectAnnotation(msgspec.Struct, gc=False):
+    """An instances or keypoints annotation (see ``coco_objects``)."""
 
-    path: str
+    id: Id
+    image_id: Id
+    category_id: Id | None = None
+    bbox: list[float] | None = None
+    iscrowd: int | bool = 0
+    segmentation: msgspec.Raw = msgspec.Raw()
+    keypoints: list[float] | None = None
+    area: float | None = None
+    ignore: int | bool = 0  # mmdetection's "ignored region" flag, treated like iscrowd
+    score: float | None = None  # a prediction's field; suspicious in ground truth
+
+
+class _ObjectsTop(msgspec.Struct):
+    """A whole instances or keypoints file, typed: what :func:`load` tries first for such files."""
+
     images: list[_Image]
-    annotations: list[msgspec.Raw]
+    annotations: list[ObjectAnnotation]
     categories: msgspec.Raw = msgspec.Raw()
-    questions: msgspec.Raw = msgspec.Raw()
-    data_subtype: str | None = None
-    qa_list: bool = False  # a COCO-QA-like list of {question, answer(s), image_id | image}
-    mapped: MappedJson | None = None  # the file the raw items point into
+
+
+class CocoFile:
+    """A parsed COCO file: its images (decoded) and its raw annotation items (decoded on demand).
+
+    ``annotations`` is the list of raw items, split out of ``annotations_raw`` (the whole array) on
+    first use: a reader that decodes the whole array at once (see ``coco_objects.iter_annotations``)
+    never pays for the split.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        images: list[_Image],
+        annotations: list[msgspec.Raw] | None = None,
+        categories: msgspec.Raw = msgspec.Raw(),  # noqa: B008 - an immutable empty value
+        questions: msgspec.Raw = msgspec.Raw(),  # noqa: B008
+        data_subtype: str | None = None,
+        qa_list: bool = False,  # a COCO-QA-like list of {question, answer(s), image_id | image}
+        mapped: MappedJson | None = None,  # the file the raw items point into
+        annotations_raw: msgspec.Raw | None = None,
+        typed_annotations: list[ObjectAnnotation] | None = None,
+        first_raw: list[bytes] | None = None,
+    ) -> None:
+        self.typed_annotations = typed_annotations
+        self.first_raw = first_raw or []  # the first raw items, when found without splitting
+        self.count_typed = -1 if typed_annotations is None else len(typed_annotations)
+        self.path = path
+        self.images = images
+        self._annotations = annotations
+        self.annotations_raw = annotations_raw
+        self.categories = categories
+        self.questions = questions
+        self.data_subtype = data_subtype
+        self.qa_list = qa_list
+        self.mapped = mapped
+
+    @property
+    def annotations(self) -> list[msgspec.Raw]:
+        if self._annotations is None:
+            if self.annotations_raw is None and self.mapped is not None:  # read typed: parse again
+                self.annotations_raw = msgspec.json.decode(self.mapped.data, type=_Top).annotations
+            raw = self.annotations_raw
+            self._annotations = msgspec.json.decode(raw, type=list[msgspec.Raw]) if raw else []
+        return self._annotations
+
+    def first_annotations(self, count: int) -> list[bytes] | list[msgspec.Raw]:
+        """The first ``count`` raw annotation items, without splitting the whole array."""
+        first = self.first_raw
+        if self._annotations is None and first and (len(first) >= count or len(first) == self.count_typed):
+            return first[:count]
+        if self._annotations is not None or not self.annotations_raw:
+            return self.annotations[:count]
+        return leading_items(self.annotations_raw, count)
 
     def release(self) -> None:
         """Drop the file pages read so far from memory (the raw items stay valid: see MappedJson)."""
@@ -101,6 +166,11 @@ def load(path: str, findings: Findings) -> CocoFile:
     was_enabled = gc.isenabled()
     gc.disable()
     try:
+        task, peeked = _peek(data)
+        if task in ("detection", "pose"):
+            objects = _load_objects(path, data, mapped, peeked)
+            if objects is not None:
+                return objects
         try:
             top = msgspec.json.decode(data, type=_Top)
         except msgspec.DecodeError as exc:
@@ -118,22 +188,72 @@ def load(path: str, findings: Findings) -> CocoFile:
                 hint="an image-info-only file (test-dev style) has no captions to convert",
             )
         images = _decode_items(path, "images", top.images, _Image, findings)
-        try:
-            raw_annotations = msgspec.json.decode(top.annotations, type=list[msgspec.Raw])
-        except msgspec.ValidationError as exc:
-            raise InputError(f"{path}: `annotations` must be a list ({exc})") from exc
+        if leading_byte(top.annotations) != b"[":
+            try:
+                msgspec.json.decode(top.annotations, type=list[msgspec.Raw])
+            except msgspec.ValidationError as exc:
+                raise InputError(f"{path}: `annotations` must be a list ({exc})") from exc
         coco = CocoFile(
             path,
             [img for _, img in images if isinstance(img, _Image)],
-            raw_annotations,
             categories=top.categories,
             mapped=mapped,
+            annotations_raw=top.annotations,
         )
         coco.release()  # parsed once: the annotations are read again chunk by chunk
         return coco
     finally:
         if was_enabled:
             gc.enable()
+
+
+_ANNOTATIONS_KEY = re.compile(rb'"annotations"\s*:\s*\[')
+
+
+_PEEK = 50  # items detect_task looks at
+
+
+def _peek(data: bytes | memoryview) -> tuple[str, list[bytes]]:
+    """The task the file's first annotations suggest, and those items, found without parsing the
+    file: a hint only (the key could sit in a string), which :func:`_load_objects` checks."""
+    match = _ANNOTATIONS_KEY.search(data)  # after `images`, often tens of MB into the file
+    if match is None:
+        return "unknown", []
+    try:
+        items = leading_items(memoryview(data)[match.end() - 1 :], _PEEK)
+        return _task_of(items), items
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        return "unknown", []  # malformed: the full parse reports it
+
+
+_object_decoder = msgspec.json.Decoder(ObjectAnnotation)
+
+
+def _load_objects(
+    path: str, data: bytes | memoryview, mapped: MappedJson, peeked: list[bytes]
+) -> CocoFile | None:
+    """An instances or keypoints file in one typed decode (the fastest way to read it), or ``None``
+    when any item does not fit the types (the caller then reads it item by item and names the bad
+    ones) or the peeked items turn out not to be the file's first annotations."""
+    try:
+        top = msgspec.json.decode(data, type=_ObjectsTop)
+        same = [_object_decoder.decode(raw) for raw in peeked] == top.annotations[: len(peeked)]
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return None
+    if not same:
+        return None
+    annotations = top.annotations
+    complete = len(peeked) == _PEEK or len(peeked) == len(annotations)
+    coco = CocoFile(
+        path,
+        top.images,
+        categories=top.categories,
+        mapped=mapped,
+        typed_annotations=annotations,
+        first_raw=peeked if complete else None,
+    )
+    coco.release()
+    return coco
 
 
 def _decode_items(
@@ -182,7 +302,11 @@ def _type_finding(path: str, key: str, index: int, exc: msgspec.ValidationError)
 
 def detect_task(coco: CocoFile) -> str:
     """``caption``, ``detection``, ``pose`` or ``unknown``, from the first annotation's keys."""
-    for raw in coco.annotations[:50]:
+    return _task_of(coco.first_annotations(_PEEK))
+
+
+def _task_of(items: list[bytes] | list[msgspec.Raw]) -> str:
+    for raw in items:
         try:
             keys = msgspec.json.decode(raw, type=dict[str, msgspec.Raw])
         except msgspec.ValidationError:

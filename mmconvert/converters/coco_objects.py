@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import msgspec
 
 from mmconvert.boxes import BoxFormat, BoxWriter
-from mmconvert.converters.coco import CocoFile, _decode_items, _type_finding
+from mmconvert.converters.coco import CocoFile, ObjectAnnotation, _decode_items, _type_finding
 from mmconvert.findings import Finding, Findings, Severity
 from mmconvert.model import Media, Role, Sample, SourceRef, Turn
 from mmconvert.options import CocoOptions
@@ -51,17 +51,7 @@ class _Category(msgspec.Struct, gc=False):
     keypoints: list[str] | None = None
 
 
-class _Annotation(msgspec.Struct, gc=False):
-    id: Id
-    image_id: Id
-    category_id: Id | None = None
-    bbox: list[float] | None = None
-    iscrowd: int | bool = 0
-    segmentation: msgspec.Raw = msgspec.Raw()
-    keypoints: list[float] | None = None
-    area: float | None = None
-    ignore: int | bool = 0  # mmdetection's "ignored region" flag, treated like iscrowd
-    score: float | None = None  # a prediction's field; suspicious in ground truth
+_Annotation = ObjectAnnotation
 
 
 @dataclass(slots=True)
@@ -112,9 +102,26 @@ def _categories(coco: CocoFile, findings: Findings) -> dict[Id, _Category]:
 def iter_annotations(
     coco: CocoFile, item_type: type, findings: Findings
 ) -> Iterator[tuple[int, msgspec.Struct]]:
-    """Typed, chunked decoding of ``annotations``; a bad item is a finding naming it."""
+    """Typed decoding of ``annotations``; a bad item is a finding naming it.
+
+    The whole array is decoded at once (one parse, as fast as a typed decode of the file can be);
+    only if some item has a wrong type is it split into raw items and decoded chunk by chunk, so the
+    bad items can be named and the others kept.
+    """
+    if coco.typed_annotations is not None and item_type is ObjectAnnotation:
+        yield from enumerate(coco.typed_annotations)  # decoded with the file (see coco.load)
+        return
     decoder = msgspec.json.Decoder(list[item_type])  # type: ignore[valid-type]
     item_decoder: msgspec.json.Decoder[msgspec.Struct] = msgspec.json.Decoder(item_type)
+    if coco.annotations_raw is not None:
+        try:
+            items = decoder.decode(coco.annotations_raw)
+        except msgspec.ValidationError:
+            pass
+        else:
+            coco.release()  # the file pages are not needed any more (Raw fields re-read them)
+            yield from enumerate(items)
+            return
     raws = coco.annotations
     for start in range(0, len(raws), _CHUNK):
         if start and start % (10 * _CHUNK) == 0:

@@ -786,6 +786,9 @@ class RowAligner:
             medias = [medias]
         elif len(medias) == 0:
             return None
+        elif len(medias) == 1 and type(medias[0]) is str and self._joins_media_dir:  # the common case
+            hit = self._join_cache.get(medias[0])
+            return [hit if hit is not None else self._joined(medias[0])]
         else:
             medias = medias[:]
         if self._joins_media_dir:
@@ -793,12 +796,7 @@ class RowAligner:
                 joined = self._join_cache
                 for i, item in enumerate(medias):
                     hit = joined.get(item) if type(item) is str else None
-                    if hit is None:
-                        media_path = os.path.join(self.media_dir, item)
-                        hit = media_path if self._isfile(media_path) else item
-                        if len(joined) < 1_000_000:
-                            joined[item] = hit
-                    medias[i] = hit
+                    medias[i] = hit if hit is not None else self._joined(item)
             elif isinstance(medias[0], list):
                 for i in range(len(medias)):
                     frames = list(medias[i])
@@ -808,6 +806,14 @@ class RowAligner:
                             frames[j] = media_path
                     medias[i] = frames
         return medias
+
+    def _joined(self, item: Any) -> Any:
+        """``media_dir/item`` if that file exists, else ``item`` (LF's join); remembered for strings."""
+        media_path = os.path.join(self.media_dir, item)
+        hit = media_path if self._isfile(media_path) else item
+        if type(item) is str and len(self._join_cache) < 1_000_000:
+            self._join_cache[item] = hit
+        return hit
 
     def _media_fields(self, row: dict[str, Any], out: Aligned) -> None:
         for column, name in self._media_cols:
@@ -941,9 +947,9 @@ class RowAligner:
                 out.response = [{"role": ASSISTANT, "content": ""}, *response]
         elif self._ranked and self._pair(row, out, aligned, accept):
             pass
-        else:
-            out.prompt = aligned[:-1]
-            out.response = aligned[-1:]
+        elif aligned:
+            out.response = [aligned.pop()]
+            out.prompt = aligned
 
     def _sharegpt(self, row: dict[str, Any]) -> Aligned:
         role_tag, content_tag = self._role_tag, self._content_tag
