@@ -947,7 +947,7 @@ class RowAligner:
                 out.response = [{"role": ASSISTANT, "content": ""}, *response]
         elif self._ranked and self._pair(row, out, aligned, accept):
             pass
-        elif aligned:
+        elif aligned:  # the last turn answers (else both stay empty)
             out.response = [aligned.pop()]
             out.prompt = aligned
 
