@@ -17,7 +17,8 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from operator import itemgetter
+from typing import Any
 
 import msgspec
 
@@ -52,7 +53,9 @@ _TURN_ROLES = {
 }
 _PLAIN_ROLES = frozenset({USER, ASSISTANT, OBSERVATION})
 _KIND_OF = {"images": "image", "videos": "video", "audios": "audio"}
+_MEDIA_KINDS = tuple((column, _KIND_OF[column]) for column, _ in MEDIA_COLUMNS)
 _MAX_SHOWN = 300
+_CONTENT = itemgetter("content")
 
 
 def _short(value: Any) -> str:
@@ -156,7 +159,7 @@ class MediaProbe:
         return None
 
 
-class MediaRequest(NamedTuple):
+class MediaRequest(msgspec.Struct, frozen=True, gc=False):
     """One media file a kept sample makes LF open: checked in batches after all rows are aligned."""
 
     path: str
@@ -292,8 +295,8 @@ class SampleJudge:
                     )
                 )
         sets = self._message_sets(al)
-        found.extend(self._plugin_checks(al, sets, source, media))
-        found.extend(self._encode_checks(al, sets, source))
+        found += self._plugin_checks(al, sets, source, media)
+        found += self._encode_checks(al, sets, source)
         return found
 
     def media_findings(
@@ -373,7 +376,7 @@ class SampleJudge:
         texts = []
         for messages in sets:
             try:
-                texts.append("\x00".join([m["content"] for m in messages]))
+                texts.append("\x00".join(map(_CONTENT, messages)))
             except (TypeError, KeyError):
                 content = next(m.get("content") for m in messages if not isinstance(m.get("content"), str))
                 found.append(
@@ -389,23 +392,22 @@ class SampleJudge:
         if self.options.count_placeholders:
             image, video, audio = self._tokens
             n_images, n_videos, n_audios = len(media[0]), len(media[1]), len(media[2])
-            mismatch = False
             for text in texts:
                 if (
                     text.count(image) != n_images
                     or text.count(video) != n_videos
                     or text.count(audio) != n_audios
                 ):
-                    mismatch = True
+                    found.extend(self._placeholder_findings(self._as_sample(al, source)))
+                    if found:
+                        return found
                     break
-            if mismatch:
-                found.extend(self._placeholder_findings(self._as_sample(al, source)))
-                if found:
-                    return found
-        for (column, _), items in zip(MEDIA_COLUMNS, media, strict=True):
+        if not (media[0] or media[1] or media[2]):
+            return found
+        for position, items in enumerate(media):
             if not items:
                 continue
-            kind = _KIND_OF[column]
+            column, kind = _MEDIA_KINDS[position]
             for j, item in enumerate(items):
                 if type(item) is str:
                     if requests is not None:
@@ -517,10 +519,17 @@ class SampleJudge:
                         'function schemas, e.g. "[{\\"name\\": ...}]"',
                     )
                 )
-        if all(
-            m["role"] in _PLAIN_ROLES and type(m["content"]) is str for messages in sets for m in messages
-        ):
-            return found
+        for messages in sets:
+            for m in messages:
+                if m["role"] not in _PLAIN_ROLES or type(m["content"]) is not str:
+                    return self._message_checks(sets, source, found)
+        return found
+
+    def _message_checks(
+        self, sets: list[list[dict[str, Any]]], source: SourceRef, found: list[Finding]
+    ) -> list[Finding]:
+        """What the formatters raise on a message (unexpected role, content not a string, a function
+        call that is not JSON), appended to ``found``."""
         seen: set[int] = set()
         for messages in sets:
             for message in messages:
@@ -814,23 +823,29 @@ def _judge_rows(
     probe = probe or MediaProbe(options.check)
     loaded = opened.loaded
     result = DatasetResult(name, "checked", rows=len(loaded.rows), file=opened.files[0])
-    aligner = opened.aligner
+    convert = opened.aligner.convert
+    judge_row = judge.judge
     starts = loaded.starts
     files = loaded.files
     part = 0
+    file, first, next_start = files[0], starts[0], starts[1] if len(starts) > 1 else len(loaded.rows)
     sample_findings: list[Finding] = []
     bad: set[int] = set()
     pending: list[tuple[SourceRef, list[MediaRequest]]] = []
     wanted: dict[str, str] = {}
     budget = _token_budget(options)
     budgeted: dict[int, Sample] = {}
+    check_media = options.check != "none"
+    requests: list[MediaRequest] | None = None
     for index, row in enumerate(loaded.rows):
-        while part + 1 < len(starts) and starts[part + 1] <= index:
-            part += 1
-        local = index - starts[part]
-        source = SourceRef(file=files[part], index=index, path=f"$[{local}]")
+        if index >= next_start:  # the first row of the next file (files may be empty)
+            while part + 1 < len(starts) and starts[part + 1] <= index:
+                part += 1
+            file, first = files[part], starts[part]
+            next_start = starts[part + 1] if part + 1 < len(starts) else len(loaded.rows)
+        source = SourceRef(file, index, f"$[{index - first}]")
         try:
-            aligned = aligner.align(row)
+            aligned = convert(row)
         except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
             message = (
                 f"LF's {opened.attr.formatting} converter raises {crash_message(exc)} on this row, so the "
@@ -846,9 +861,10 @@ def _judge_rows(
                     dataset=name,
                 )
             )
-            return DatasetResult(name, "load-error", rows=len(loaded.rows), file=files[part], message=message)
-        requests: list[MediaRequest] = []
-        problems = judge.judge(aligned, source, requests)
+            return DatasetResult(name, "load-error", rows=len(loaded.rows), file=file, message=message)
+        if check_media:  # else the files are not looked at
+            requests = []
+        problems = judge_row(aligned, source, requests)
         if problems:
             sample_findings.extend(problems)
             if any(p.severity is Severity.ERROR for p in problems):
@@ -860,8 +876,10 @@ def _judge_rows(
                 budgeted[index] = judge.budget_sample(aligned, source)
             for request in requests:
                 wanted.setdefault(request.path, request.kind)
-    if pending and options.check != "none":
+    if pending:
         probe.check_many(wanted)
+        if budget is None and all(probe.problem(path, kind) is None for path, kind in wanted.items()):
+            pending = []  # every file opens: no sample has a media finding
         for source, requests in pending:
             problems = judge.media_findings(source, requests, probe)
             if problems:

@@ -117,6 +117,7 @@ class CocoFile:
                 self.annotations_raw = msgspec.json.decode(self.mapped.data, type=_Top).annotations
             raw = self.annotations_raw
             self._annotations = msgspec.json.decode(raw, type=list[msgspec.Raw]) if raw else []
+            self.release()  # the split read the whole array: drop its pages until items are decoded
         return self._annotations
 
     def first_annotations(self, count: int) -> list[bytes] | list[msgspec.Raw]:
@@ -498,22 +499,22 @@ def _caption_samples(
         if start > lo and (start - lo) % _RELEASE_EVERY == 0:
             coco.release()
         block = raws[start : min(start + _CHUNK, hi)]
+        where: Sequence[int]
         try:
-            items: list[tuple[int, _Caption | None]] = list(
-                enumerate(decoder.decode(b"[" + b",".join(block) + b"]"), start)
-            )
+            anns: list[_Caption] = decoder.decode(b"[" + b",".join(block) + b"]")
+            where = range(start, start + len(anns))  # the annotation index of each
         except msgspec.ValidationError:
-            items = []
+            anns, where = [], []
             for i, raw in enumerate(block, start):
                 try:
-                    items.append((i, item_decoder.decode(raw)))
+                    anns.append(item_decoder.decode(raw))
+                    where.append(i)
                 except msgspec.ValidationError as exc:
                     findings.skip(_type_finding(path, "annotations", i, exc))
-        repeated = seen_ids.add_all([ann.id for _, ann in items])  # type: ignore[union-attr]
-        for pos, (i, ann) in enumerate(items):
-            assert ann is not None
+        repeated = {where[pos] for pos in seen_ids.add_all([ann.id for ann in anns])}
+        for i, ann in zip(where, anns):  # noqa: B905 - the same length by construction
             ann_id = ann.id
-            if repeated and pos in repeated:
+            if repeated and i in repeated:
                 findings.skip(
                     Finding(
                         code="coco-duplicate-annotation-id",
@@ -559,15 +560,15 @@ def _caption_samples(
                 )
                 continue
             yield Sample(
-                turns=(fixed_prompt or choose(ann_id), Turn(_ASSISTANT, caption)),
-                source=SourceRef(
+                (fixed_prompt or choose(ann_id), Turn(_ASSISTANT, caption)),
+                SourceRef(
                     path,
                     i,
                     f"$.annotations[{i}]",
                     (("annotation_id", ann_id), ("image_id", ann.image_id)),
                     _CAPTION_TURN_PATHS,
                 ),
-                images=(media,),
+                (media,),
             )
 
 
