@@ -7,11 +7,8 @@ LLaMA-Factory dataset files plus a ``dataset_info.json`` entry.  See :mod:`mmcon
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("mmconvert")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
-    __version__ = "0.0.0+unknown"
+#: The release; pyproject.toml reads it from here (``[tool.setuptools.dynamic]``), so there is one copy.
+#: A literal, not ``importlib.metadata.version()``: that import alone costs ~50 ms at every start.
+__version__ = "0.1.0"
 
 __all__ = ["__version__"]
