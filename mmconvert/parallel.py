@@ -96,6 +96,7 @@ def _run_part(k: int) -> PartResult | BaseException:
     job = _JOB
     assert job is not None and job.dataset.parts is not None
     PROGRESS_LOGGER.setLevel(logging.WARNING)  # the parent reports progress for all workers
+    _prefix_logs(f"[part {k + 1}/{job.parts}] ")
     try:
         findings = job.findings
         mark, skipped = len(findings), findings.skipped
@@ -112,6 +113,17 @@ def _run_part(k: int) -> PartResult | BaseException:
         except Exception:
             return RuntimeError(f"{type(exc).__name__}: {exc}")
         return exc
+
+
+def _prefix_logs(prefix: str) -> None:
+    """In a worker: start every ``-v``/log-file line with the part it comes from."""
+
+    def add_prefix(record: logging.LogRecord) -> bool:
+        record.msg = prefix + str(record.msg)
+        return True
+
+    for handler in logging.getLogger("mmconvert").handlers:
+        handler.addFilter(add_prefix)
 
 
 def convert_parts(
