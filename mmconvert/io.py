@@ -309,36 +309,110 @@ def _quiet_fdatasync(fd: int) -> None:
 
 class JsonArrayWriter:
     """Streams records into a JSON array formatted exactly like ``json.dump(..., indent=2,
-    ensure_ascii=False)``: each chunk is encoded by msgspec, pretty-printed, and spliced in."""
+    ensure_ascii=False)``: each chunk is encoded by msgspec, pretty-printed, and spliced in.
+
+    A chunk may also hold records already encoded by :meth:`template` (``bytes``), kept in order."""
 
     def __init__(self, fh: IO[bytes]) -> None:
         self._fh = fh
         self._encoder = msgspec.json.Encoder()
         self._first = True
 
+    def _encode(self, records: list[Any]) -> memoryview:
+        body = msgspec.json.format(self._encoder.encode(records), indent=2)
+        return memoryview(body)[2:-2]  # body is b"[\n  {...},\n  {...}\n]": the inner part, no copy
+
     def write_chunk(self, records: list[Any]) -> None:
         if not records:
             return
-        body = msgspec.json.format(self._encoder.encode(records), indent=2)
-        # body is b"[\n  {...},\n  {...}\n]": keep the inner part.
         self._fh.write(b"[\n" if self._first else b",\n")
-        self._fh.write(memoryview(body)[2:-2])  # a view: no copy of the chunk
         self._first = False
+        for i, part in enumerate(_runs(records, self._encode)):
+            if i:
+                self._fh.write(b",\n")
+            self._fh.write(part)
 
     def close(self) -> None:
         self._fh.write(b"[]" if self._first else b"\n]")
 
+    def template(self, shape: Any) -> RecordTemplate:
+        """A template for records shaped like ``shape`` (see :class:`RecordTemplate`)."""
+        return RecordTemplate(shape, self._encode)
+
 
 class JsonLinesWriter:
-    """Streams records as JSON Lines (compact, UTF-8, one object per line)."""
+    """Streams records as JSON Lines (compact, UTF-8, one object per line).
+
+    A chunk may also hold records already encoded by :meth:`template` (``bytes``), kept in order."""
 
     def __init__(self, fh: IO[bytes]) -> None:
         self._fh = fh
         self._encoder = msgspec.json.Encoder()
 
+    def _encode(self, records: list[Any]) -> bytes:
+        return self._encoder.encode_lines(records)
+
     def write_chunk(self, records: list[Any]) -> None:
-        if records:
-            self._fh.write(self._encoder.encode_lines(records))
+        for part in _runs(records, self._encode):
+            self._fh.write(part)
 
     def close(self) -> None:
         pass
+
+    def template(self, shape: Any) -> RecordTemplate:
+        return RecordTemplate(shape, self._encode)
+
+
+def _runs(records: list[Any], encode: Any) -> Iterator[bytes | memoryview]:
+    """The chunk as text: pre-encoded records joined, runs of the others encoded together."""
+    if not any(type(r) is bytes for r in records):
+        yield encode(records)
+        return
+    start = 0
+    for i, record in enumerate(records):
+        if type(record) is bytes:
+            if i > start:
+                yield encode(records[start:i])
+            yield record
+            start = i + 1
+    if start < len(records):
+        yield encode(records[start:])
+
+
+class RecordTemplate:
+    """The encoded text of every record of one fixed shape, with slots for its strings.
+
+    ``shape`` is a record whose variable strings are :data:`SLOT` markers; the template is what the
+    writer's own encoder makes of it, cut at the markers, so :meth:`fill` gives for any strings exactly
+    the bytes the encoder would (same escaping, same layout) while skipping the per-record dict and the
+    reformatting.  ``tests/test_output_identity.py`` checks the result against ``json.dumps``.
+    """
+
+    def __init__(self, shape: Any, encode: Any) -> None:
+        text = bytes(encode([shape]))
+        marker = msgspec.json.encode(SLOT)[1:-1]
+        pieces = text.split(marker)
+        # each slot sits inside quotes: the quotes belong to the encoded strings filled in
+        self.pieces = [p.removesuffix(b'"').removeprefix(b'"') for p in pieces]
+        self.slots = len(pieces) - 1
+        self._join = b"".join
+
+    def fill(self, *encoded: bytes) -> bytes:
+        """The record with the slots filled by these encoded strings (``msgspec.json.encode(str)``)."""
+        pieces = self.pieces
+        out = [pieces[0]]
+        for value, piece in zip(encoded, pieces[1:], strict=True):
+            out.append(value)
+            out.append(piece)
+        return self._join(out)
+
+    def filler3(self) -> Any:
+        """:meth:`fill` for a three-slot template, as a fast function of the three encoded strings."""
+        assert self.slots == 3
+        p0, p1, p2, p3 = self.pieces
+        join = self._join
+        return lambda a, b, c: join((p0, a, p1, b, p2, c, p3))
+
+
+#: The marker a record shape puts where a string varies (see RecordTemplate).
+SLOT = "\x00mmconvert-slot\x00"

@@ -59,7 +59,11 @@ def test_folder_and_utf16_are_refused(tmp_path: Path) -> None:
 
 
 _json = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=4),
     max_leaves=12,
 )
@@ -80,3 +84,45 @@ def test_leading_items_equal_a_parse(items: list[object], count: int, pretty: bo
         text = "[" + " " * pad + text[1:]  # push the items past the first 64 kB
     found = leading_items(text.encode(), count)
     assert [msgspec.json.decode(item) for item in found] == items[:count]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(st.text(), st.text(), st.text(max_size=12), st.booleans()), min_size=0, max_size=8
+    ),
+    split=st.integers(0, 8),
+    lines=st.booleans(),
+)
+def test_template_records_equal_encoded_records(
+    rows: list[tuple[str, str, str, bool]], split: int, lines: bool
+) -> None:
+    """Records filled into a RecordTemplate, mixed in any order with records the writer encodes
+    itself, give exactly what json.dumps gives for all of them."""
+    import io
+
+    from mmconvert.io import SLOT, JsonArrayWriter, JsonLinesWriter
+
+    out = io.BytesIO()
+    writer = JsonLinesWriter(out) if lines else JsonArrayWriter(out)
+    shape = {
+        "messages": [{"role": "user", "content": SLOT}, {"role": "x", "content": SLOT}],
+        "images": [SLOT],
+    }
+    fill = writer.template(shape).filler3()
+    records = [
+        {"messages": [{"role": "user", "content": a}, {"role": "x", "content": b}], "images": [c]}
+        for a, b, c, _ in rows
+    ]
+    mixed = [
+        fill(msgspec.json.encode(a), msgspec.json.encode(b), msgspec.json.encode(c)) if pre else record
+        for (a, b, c, pre), record in zip(rows, records, strict=True)
+    ]
+    writer.write_chunk(mixed[:split])
+    writer.write_chunk(mixed[split:])
+    writer.close()
+    if lines:
+        expected = "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in records)
+    else:
+        expected = json.dumps(records, indent=2, ensure_ascii=False)
+    assert out.getvalue() == expected.encode()

@@ -22,9 +22,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import IO, Any
 
+import msgspec
+
 from mmconvert.findings import Finding, Severity
-from mmconvert.io import BackgroundSync, JsonArrayWriter, JsonLinesWriter, paused_gc
-from mmconvert.model import MEDIA_KINDS, Dataset, MediaKind, Role, Sample
+from mmconvert.io import SLOT, BackgroundSync, JsonArrayWriter, JsonLinesWriter, paused_gc
+from mmconvert.model import MEDIA_KINDS, Dataset, MediaKind, Role, Sample, Turn
 from mmconvert.options import Layout, OutputFormat, OutputOptions
 from mmconvert.paths import OutputPaths
 
@@ -92,6 +94,8 @@ def sharegpt_entry(file_name: str, columns: set[str], ranking: bool) -> dict[str
 
 
 _ANSWER_ROLES = (Role.ASSISTANT, Role.FUNCTION)
+_USER = Role.USER
+_ASSISTANT = Role.ASSISTANT
 
 
 def _unsupported(sample: Sample, layout: Layout, message: str, hint: str, subpath: str = "") -> Finding:
@@ -294,9 +298,17 @@ def write(dataset: Dataset, options: OutputOptions) -> WrittenFile:
             plain = not alpaca and not dataset.ranking and not dataset.kto
             plain_keys = 1 + len(declared)
             extra_images, extra_videos, extra_audios = (k in undeclared for k in MEDIA_KINDS)
-            # The commonest row (plain SFT, images only, e.g. COCO captions) is built right here.
+            # The commonest row (plain SFT, images only, e.g. COCO captions) is built right here; a
+            # question, an answer and one image (COCO captions) is filled into the encoder's own text
+            # for that shape (see RecordTemplate) instead of being built and encoded.
             images_only = plain and [k.value for k in declared] == ["image"] and not extra_images
             for_media = paths.for_media
+            pair = writer.template(
+                {"messages": (Turn(Role.USER, SLOT), Turn(Role.ASSISTANT, SLOT)), "images": [SLOT]}
+            ).filler3()
+            encode = msgspec.json.encode
+            last_prompt: Turn | None = None
+            prompt_json = b""
             for sample in dataset.samples:
                 if (
                     images_only
@@ -308,7 +320,22 @@ def write(dataset: Dataset, options: OutputOptions) -> WrittenFile:
                     and not sample.videos
                     and not sample.audios
                 ):
-                    chunk.append({"messages": sample.turns, "images": list(map(for_media, sample.images))})
+                    turns = sample.turns
+                    images = sample.images
+                    if (
+                        len(turns) == 2
+                        and len(images) == 1
+                        and turns[0].role is _USER
+                        and turns[1].role is _ASSISTANT
+                    ):
+                        if turns[0] is not last_prompt:
+                            last_prompt = turns[0]
+                            prompt_json = encode(last_prompt.content)
+                        chunk.append(
+                            pair(prompt_json, encode(turns[1].content), encode(for_media(images[0])))
+                        )
+                    else:
+                        chunk.append({"messages": turns, "images": list(map(for_media, images))})
                     if len(chunk) >= _CHUNK:
                         writer.write_chunk(chunk)
                         count += len(chunk)
