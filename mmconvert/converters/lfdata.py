@@ -22,7 +22,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, repeat
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -256,7 +256,8 @@ class LoadedRows:
         return self.files[pos], index - self.starts[pos]
 
 
-def _decode_json_file(path: str) -> list[Any]:
+def _decode_json_file(path: str, layout: RowLayout | None = None) -> tuple[list[Any], bool]:
+    """The rows of a JSON or JSON Lines file, and whether they were decoded through ``layout``."""
     from mmconvert.io import read_json_bytes
 
     try:
@@ -270,15 +271,19 @@ def _decode_json_file(path: str) -> list[Any]:
             hint="remove the entry or fill the file",
             file=path,
         )
+    if layout is not None:
+        typed = layout.decode(data)
+        if typed is not None:
+            return typed, True
     try:
         value = msgspec.json.decode(data)
     except DECODE_FAILURES:  # not one JSON value (maybe JSON Lines), invalid UTF-8, absurd nesting
         value = None
     else:
         if isinstance(value, list):
-            return value
+            return value, False
         if isinstance(value, dict):
-            return [value]
+            return [value], False
         raise LoadProblem(
             "data-file-not-rows",
             f"the file holds a JSON {type(value).__name__}, not an array of objects or JSON Lines",
@@ -300,7 +305,7 @@ def _decode_json_file(path: str) -> list[Any]:
                 file=path,
                 path=f"line {lineno}",
             ) from exc
-    return rows
+    return rows, False
 
 
 def _csv_value(text: str, kind: type | None) -> Any:
@@ -399,20 +404,24 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def load_rows(files: Sequence[str]) -> LoadedRows:
-    """Every row of ``files`` (one type of file), with the Arrow schema ``datasets`` would infer."""
+def load_rows(files: Sequence[str], layout: RowLayout | None = None) -> LoadedRows:
+    """Every row of ``files`` (one type of file), with the Arrow schema ``datasets`` would infer.
+
+    JSON files laid out as ``layout`` says are decoded and typed in one pass (:class:`RowLayout`)."""
     with gc_paused():
-        return _load_rows(files)
+        return _load_rows(files, layout)
 
 
-def _load_rows(files: Sequence[str]) -> LoadedRows:
+def _load_rows(files: Sequence[str], layout: RowLayout | None) -> LoadedRows:
     kind = FILEEXT2TYPE[os.path.splitext(files[0])[-1][1:]]
     rows: list[Any] = []
     starts: list[int] = []
+    all_typed = kind == "json" and layout is not None
     for path in files:
         starts.append(len(rows))
         if kind == "json":
-            part = _decode_json_file(path)
+            part, typed = _decode_json_file(path, layout)
+            all_typed = all_typed and typed
         elif kind == "csv":
             part = _read_csv(path)
         elif kind == "text":
@@ -428,8 +437,128 @@ def _load_rows(files: Sequence[str]) -> LoadedRows:
             file=files[0],
         )
     loaded = LoadedRows(rows, list(files), starts, Schema({}))
-    loaded.schema = infer_schema(loaded)
+    if all_typed and layout is not None:
+        loaded.schema = layout.schema(rows)
+    else:
+        loaded.schema = infer_schema(loaded)
     return loaded
+
+
+# ---------------------------------------------------------------------------------------------------
+# Typed decoding: a file laid out as its entry declares is decoded and typed in one pass
+
+_TEXT: Any = str | None
+_PATHS: Any = list[str] | None
+_MESSAGES, _MESSAGE = "messages", "message"  # RowLayout.columns: structs of the role and content tags
+_LAYOUT_TYPES: dict[Any, dict[str, tuple[Any, Any]]] = {  # formatting -> column attr -> (kind, descriptor)
+    "alpaca": {
+        "prompt": (_TEXT, str),
+        "query": (_TEXT, str),
+        "response": (_TEXT, str),
+        "history": (list[list[str]] | None, ("L", ("L", str))),
+        "system": (_TEXT, str),
+        "tools": (_TEXT, str),
+        "chosen": (_TEXT, str),
+        "rejected": (_TEXT, str),
+    },
+    "sharegpt": {
+        "messages": (_MESSAGES, _MESSAGES),
+        "system": (_TEXT, str),
+        "tools": (_TEXT, str),
+        "chosen": (_MESSAGE, _MESSAGE),
+        "rejected": (_MESSAGE, _MESSAGE),
+    },
+}
+_LAYOUT_TYPES["openai"] = _LAYOUT_TYPES["sharegpt"]
+_SHARED_LAYOUT = {
+    "images": (_PATHS, ("L", str)),
+    "videos": (_PATHS, ("L", str)),
+    "audios": (_PATHS, ("L", str)),
+    "kto_tag": (bool | None, bool),
+}
+
+
+@dataclass(frozen=True)
+class RowLayout:
+    """How the rows of a JSON array file look when laid out as the entry declares: one object per row
+    with exactly the columns the entry's converter reads, each holding one JSON type (or null) in every
+    row (text, a list of paths, a boolean; for sharegpt/openai, message objects holding only the role
+    and content tags).
+
+    A file that fits is decoded by msgspec straight into typed rows, then plain dicts holding what an
+    untyped decode gives (message objects keep their key order; a row's columns come in the layout's
+    order, which nothing reads), and needs no typing pass: every column's values join without a
+    conflict, and only which tags occur in the message objects remains to be read, from the first rows.
+    A file that does not fit somewhere is decoded and typed as usual (the typed attempt stops where it
+    fails), which finds whatever breaks it."""
+
+    decoder: msgspec.json.Decoder[Any]  # of a list of msgspec Structs, one field per column
+    columns: dict[str, Any]  # column -> Arrow descriptor, or _MESSAGES / _MESSAGE
+    message_keys: tuple[str, ...]
+
+    @classmethod
+    def of(cls, attr: EntryAttr) -> RowLayout | None:
+        """The layout ``attr`` declares; None when no typed layout applies (an unknown formatting, a tag or
+        column name that is not an identifier, two attributes naming one column)."""
+        kinds = _LAYOUT_TYPES.get(attr.formatting) if isinstance(attr.formatting, str) else None
+        if kinds is None:
+            return None
+        role, content = attr.tag("role_tag"), attr.tag("content_tag")
+        message_keys = (role, content) if isinstance(role, str) and isinstance(content, str) else ()
+        message: Any = dict[Literal[message_keys], _TEXT] if message_keys else None  # type: ignore[valid-type]
+        fields: list[tuple[str, Any]] = []
+        columns: dict[str, Any] = {}
+        for attribute, (kind, descriptor) in [*kinds.items(), *_SHARED_LAYOUT.items()]:
+            name = attr.col(attribute)
+            if not name:  # LF does not read it
+                continue
+            if not isinstance(name, str) or name in columns:
+                return None
+            if descriptor in (_MESSAGES, _MESSAGE):
+                if message is None:
+                    return None
+                kind = list[message] | None if descriptor == _MESSAGES else message | None
+            fields.append((name, kind))
+            columns[name] = descriptor
+        try:
+            row_type = msgspec.defstruct("Row", fields, forbid_unknown_fields=True)
+            decoder = msgspec.json.Decoder(list[row_type])  # type: ignore[valid-type]
+        except (TypeError, ValueError):  # a column name msgspec cannot use as a field
+            return None
+        return cls(decoder, columns, message_keys)
+
+    def decode(self, data: bytes) -> list[Any] | None:
+        """The rows of a JSON file's bytes as dicts, or None when the file does not fit the layout."""
+        try:
+            typed = self.decoder.decode(data)
+        except DECODE_FAILURES:
+            return None
+        return list(map(msgspec.structs.asdict, typed))
+
+    def schema(self, rows: list[Any]) -> Schema:
+        """The schema of rows decoded through this layout (at least one): the columns' Arrow types, and
+        the tags that occur in the message objects, read until each has been seen."""
+        columns: dict[str, Any] = {}
+        for name, descriptor in self.columns.items():
+            if descriptor == _MESSAGES:
+                turns = chain.from_iterable(filter(None, map(dict.get, rows, repeat(name))))
+                columns[name] = ("L", ("D", self._present(turns)))
+            elif descriptor == _MESSAGE:
+                columns[name] = ("D", self._present(map(dict.get, rows, repeat(name))))
+            else:
+                columns[name] = descriptor
+        return Schema(columns)
+
+    def _present(self, messages: Iterator[Any]) -> dict[str, Any]:
+        """``{tag: str}`` for the message tags some message of ``messages`` holds (a null content counts:
+        the column is a string column with nulls)."""
+        missing = set(self.message_keys)
+        for message in messages:
+            if message:
+                missing.difference_update(message)
+                if not missing:
+                    break
+        return {key: str for key in self.message_keys if key not in missing}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -1095,7 +1224,7 @@ def open_entry(
             file=registry_path,
             path=f"$.{name}.num_samples",
         )
-    loaded = load_rows(files)
+    loaded = load_rows(files, RowLayout.of(attr))
     aligner = RowAligner(attr, loaded.schema, media_dir if media_dir is not None else dataset_dir)
     return OpenedDataset(name, attr, files, loaded, aligner)
 
