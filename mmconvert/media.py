@@ -64,6 +64,9 @@ class FileState(enum.StrEnum):
     LINK_LOOP = "link-loop"  # a symlink that points (eventually) at itself
 
 
+_MISSING = FileState.MISSING  # an enum member lookup costs ~0.1-0.5 us on Python 3.11: bind it once
+_UNLISTED: dict[str, FileState] = {}  # a sentinel: "this folder was not listed yet"
+
 STATE_MESSAGES = {
     FileState.MISSING: "not found",
     FileState.DIRECTORY: "is a folder, not a file",
@@ -179,17 +182,23 @@ class DirectoryIndex:
         folder, _, name = path.rpartition(os.sep)
         if not folder:  # "name" or "/name"
             folder, name = os.path.split(path)
-        listing = self._listing(folder)
+        listing = self._listings.get(folder, _UNLISTED)
+        if listing is _UNLISTED:
+            listing = self._listing(folder)
         if listing is None:
             return self._stat(path)
-        return listing.get(name, FileState.MISSING)
+        return listing.get(name, _MISSING)  # type: ignore[union-attr]
 
     def is_link(self, path: str) -> bool:
         """Whether ``path`` is a symlink (answered from its folder's listing when it can be listed)."""
         folder, name = split_path(path)
-        if self._listing(folder) is None:
+        listing = self._listings.get(folder, _UNLISTED)
+        if listing is _UNLISTED:
+            listing = self._listing(folder)
+        if listing is None:
             return os.path.islink(path)
-        return name in self._links.get(folder, ())
+        links = self._links.get(folder)
+        return links is not None and name in links
 
     def _listing(self, folder: str) -> dict[str, FileState] | None:
         if folder in self._listings:

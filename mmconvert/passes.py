@@ -77,6 +77,7 @@ class MediaResolver:
         forget_folder_cache()
         self._budget = options.budget
         self._checker = MediaChecker(options.check, options.jobs)
+        self._is_link = self._checker.exists.index.is_link
         self._deep = tier_at_least(options.check, CheckTier.HEADER)
         self._cache: dict[tuple[str | None, str], MediaOutcome] = {}
         self._paths: dict[tuple[str | None, str], tuple[Media, Finding | None]] = {}
@@ -103,9 +104,7 @@ class MediaResolver:
         key = (media.base, media.path)
         hit = self._paths.get(key)
         if hit is None:
-            hit = resolve_media_path(
-                media, sample.source, self._options.allow_outside_paths, self._checker.exists.index.is_link
-            )
+            hit = resolve_media_path(media, sample.source, self._options.allow_outside_paths, self._is_link)
             self._paths[key] = hit
         return hit
 
@@ -115,7 +114,10 @@ class MediaResolver:
         hit = self._cache.get(key)
         if hit is not None:
             return hit
-        resolved, finding = self._resolve_path(media, sample)
+        known = self._paths.pop(key, None)  # resolved ahead by _want (header checks), else now
+        resolved, finding = known or resolve_media_path(
+            media, sample.source, self._options.allow_outside_paths, self._is_link
+        )
         claimed = (media.width, media.height) if media.width and media.height else None
         path = resolved.resolved
         outcome: MediaOutcome
@@ -126,8 +128,7 @@ class MediaResolver:
             outcome = MediaOutcome(resolved, size=claimed)
         else:
             outcome = self._outcome(resolved, media, path, claimed)
-        self._cache[key] = outcome
-        self._paths.pop(key, None)  # the outcome holds it now: keep one entry per file, not two
+        self._cache[key] = outcome  # (and no _paths entry: the outcome holds the resolved item)
         return outcome
 
     def _outcome(
