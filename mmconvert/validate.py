@@ -32,11 +32,11 @@ from mmconvert.converters.lfdata import (
     LoadProblem,
     OpenedDataset,
     crash_message,
-    gc_paused,
     open_entry,
     read_registry,
 )
 from mmconvert.findings import Finding, Findings, Severity
+from mmconvert.io import paused_gc
 from mmconvert.lf_templates import TEMPLATES, LfTemplate
 from mmconvert.media import DirectoryIndex, FileState
 from mmconvert.model import Role, Sample, SourceRef, Turn
@@ -758,7 +758,7 @@ def validate_dataset(
 
     The cyclic garbage collector is paused throughout: the rows are millions of acyclic objects, and
     they are freed (by reference counting) before it runs again."""
-    with gc_paused():
+    with paused_gc():
         return _validate_dataset(name, entry, dataset_dir, registry_path, options, findings, probe)
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import gc
 import json
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -29,7 +28,7 @@ import msgspec
 from mmconvert.dataset_info import DATA_CONFIG, ENTRY_COLUMN_KEYS, ENTRY_TAG_KEYS
 from mmconvert.errors import InputError, UsageError
 from mmconvert.findings import Finding, Findings, Severity
-from mmconvert.io import DECODE_FAILURES, decode_problem
+from mmconvert.io import DECODE_FAILURES, decode_problem, paused_gc
 from mmconvert.media import DirectoryIndex, FileState
 from mmconvert.model import Dataset, Media, MediaKind, Role, Sample, SourceRef, Turn
 
@@ -391,24 +390,11 @@ def _read_arrow(path: str, kind: str) -> list[Any]:
     return list(table.to_pylist())
 
 
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while millions of acyclic row objects are created (it would
-    otherwise rescan them over and over); restores the previous state."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def load_rows(files: Sequence[str], layout: RowLayout | None = None) -> LoadedRows:
     """Every row of ``files`` (one type of file), with the Arrow schema ``datasets`` would infer.
 
     JSON files laid out as ``layout`` says are decoded and typed in one pass (:class:`RowLayout`)."""
-    with gc_paused():
+    with paused_gc():
         return _load_rows(files, layout)
 
 
