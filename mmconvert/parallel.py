@@ -21,6 +21,7 @@ import logging
 import multiprocessing
 import os
 import pickle
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from dataclasses import dataclass, replace
@@ -48,8 +49,8 @@ def plan(dataset: Dataset, options: PassOptions, output: OutputOptions) -> int:
         return 1
     if options.check not in (CheckTier.NONE, CheckTier.EXISTS) or options.budget or options.quarantine:
         return 1
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return 1  # workers must inherit the parsed input, not parse it again
+    if not sys.platform.startswith("linux") or "fork" not in multiprocessing.get_all_start_methods():
+        return 1  # workers must inherit the parsed input (fork); fork is safe to use on Linux only
     return max(1, min(options.jobs or default_jobs(), (dataset.size or 0) // (MIN_SAMPLES // 2)))
 
 
