@@ -273,3 +273,28 @@ def test_pair_shortcut_leaves_the_unusual_to_the_passes() -> None:
                 passes.PairShortcut.apply = original  # type: ignore[method-assign]
             results.append((out, findings.to_list(), stats))
         assert results[0] == results[1], follower
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    images=st.lists(
+        st.tuples(
+            st.integers(0, 30) | st.sampled_from(["a", "7"]),
+            st.sampled_from(["a.jpg", "b.jpg", "c/d.png", "ü.jpg", "e.jpg"]),
+            st.none() | st.integers(1, 9) | st.floats(1, 9),
+        ),
+        max_size=8,
+    )
+)
+def test_image_index_shortcut_equals_the_checked_loop(images: list[tuple[object, str, object]]) -> None:
+    """COCO's image index: the one-comprehension build (ids and files all distinct) gives what the
+    image-by-image build gives, and inputs with repeats get the loop's findings."""
+    from mmconvert.converters import coco as coco_format
+    from mmconvert.findings import Findings
+
+    decoded = [coco_format._Image(id=i, file_name=f, width=w, height=w) for i, f, w in images]  # type: ignore[arg-type]
+    loaded = coco_format.CocoFile("c.json", decoded)
+    fast, slow = Findings(), Findings()
+    got = coco_format._image_index(loaded, "/data", fast)
+    assert got == coco_format._image_index_checked(loaded, "/data", slow)
+    assert fast.to_list() == slow.to_list()

@@ -371,6 +371,27 @@ def find_images_dir(annotation_path: str, coco: CocoFile) -> tuple[str, str]:
 
 
 def _image_index(coco: CocoFile, images_dir: str, findings: Findings) -> dict[Id, Media]:
+    images = coco.images
+    if len({img.id for img in images}) == len(images) == len({img.file_name for img in images}):
+        # every id and every file once (the usual case): nothing to report, one comprehension
+        prefix, image = f"{coco.path}:$.images[", MediaKind.IMAGE
+        return {
+            img.id: Media(
+                image,
+                img.file_name,
+                images_dir,
+                f"{prefix}{k}].file_name",
+                None,
+                int(img.width) if img.width is not None else None,
+                int(img.height) if img.height is not None else None,
+            )
+            for k, img in enumerate(images)
+        }
+    return _image_index_checked(coco, images_dir, findings)
+
+
+def _image_index_checked(coco: CocoFile, images_dir: str, findings: Findings) -> dict[Id, Media]:
+    """:func:`_image_index` image by image, reporting repeated ids and shared files."""
     index: dict[Id, Media] = {}
     by_file: dict[str, Id] = {}
     for k, img in enumerate(coco.images):
