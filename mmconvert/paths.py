@@ -185,7 +185,7 @@ class OutputPaths:
             return resolved
         written = self._written.get(resolved)
         if written is None:
-            folder, name = os.path.split(resolved)
+            folder, name = split_path(resolved)
             rel = self._dirs.get(folder)
             if rel is None:
                 rel = os.path.relpath(folder, self._output_dir).replace(os.sep, "/")
