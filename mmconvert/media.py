@@ -200,6 +200,14 @@ class DirectoryIndex:
         links = self._links.get(folder)
         return links is not None and name in links
 
+    def listing(self, folder: str) -> dict[str, FileState] | None:
+        """``folder``'s entries and their states (``None`` if it cannot be listed); read once per run."""
+        return self._listing(folder)
+
+    def links(self, folder: str) -> set[str] | frozenset[str]:
+        """The names in ``folder``'s listing that are symlinks."""
+        return self._links.get(folder, frozenset())
+
     def _listing(self, folder: str) -> dict[str, FileState] | None:
         if folder in self._listings:
             return self._listings[folder]

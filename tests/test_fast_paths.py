@@ -298,3 +298,57 @@ def test_image_index_shortcut_equals_the_checked_loop(images: list[tuple[object,
     got = coco_format._image_index(loaded, "/data", fast)
     assert got == coco_format._image_index_checked(loaded, "/data", slow)
     assert fast.to_list() == slow.to_list()
+
+
+_NAMES = ["a.jpg", "b.jpg", "missing.jpg", "sub", "in_link.jpg", "out_link.jpg", "broken.jpg", ".", "..", ""]
+_NAMES += ["data:x", "sub/c.jpg", "sub/../a.jpg", "ü.jpg"]
+
+
+def _media_tree(root: str) -> tuple[str, str]:
+    """A folder of files, a subfolder and symlinks (inside, outside, broken); and a folder outside."""
+    images, outside = os.path.join(root, "images"), os.path.join(root, "outside")
+    for folder in (images, outside, os.path.join(images, "sub")):
+        os.makedirs(folder, exist_ok=True)
+    for name in ("a.jpg", "b.jpg", "ü.jpg", "sub/c.jpg"):
+        with open(os.path.join(images, name), "wb") as fh:
+            fh.write(b"x")
+    with open(os.path.join(outside, "o.jpg"), "wb") as fh:
+        fh.write(b"x")
+    for name, target in (
+        ("in_link.jpg", os.path.join(images, "a.jpg")),
+        ("out_link.jpg", os.path.join(outside, "o.jpg")),
+        ("broken.jpg", os.path.join(root, "nowhere")),
+    ):
+        if not os.path.lexists(os.path.join(images, name)):
+            os.symlink(target, os.path.join(images, name))
+    return images, outside
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    names=st.lists(st.sampled_from(_NAMES), min_size=1, max_size=6),
+    base=st.sampled_from(["images", "images/", "images/./sub/..", "relative", "/"]),
+    check=st.sampled_from(["none", "exists"]),
+    allow_outside=st.booleans(),
+)
+def test_plain_name_shortcut_equals_the_general_resolution(
+    names: list[str], base: str, check: str, allow_outside: bool
+) -> None:
+    """A bare file name read from its folder's listing resolves exactly as the general code resolves
+    it (path rules, symlink escapes, the exists check), for every kind of entry and folder."""
+    from mmconvert import passes
+    from mmconvert.options import CheckTier
+
+    root = os.path.join(tempfile.gettempdir(), "mmconvert-test-plain-name")
+    images, _ = _media_tree(root)
+    folder = {"images": images, "images/": images + "/", "images/./sub/..": images + "/./sub/.."}.get(
+        base, base
+    )
+    options = PassOptions(check=CheckTier(check), allow_outside_paths=allow_outside)
+    items = [Media(MediaKind.IMAGE, name, base=folder, width=4, height=3) for name in names]
+    sample = Sample(turns=(), source=SOURCE)
+
+    fast = passes.MediaResolver(options)
+    slow = passes.MediaResolver(options)
+    slow._plain_name = lambda media: None  # type: ignore[method-assign]
+    assert [fast.resolve(m, sample) for m in items] == [slow.resolve(m, sample) for m in items]
