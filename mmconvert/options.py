@@ -112,9 +112,9 @@ class OutputOptions:
     force: bool = False
     absolute_paths: bool = False
     dry_run: bool = False
-    #: fsync the written file before it is committed; off only for the part files of a parallel run
-    #: that are appended to the first one and removed (see mmconvert.parallel).
-    sync: bool = True
+    #: fsync the data file before it is renamed into place (``--fsync``): durable across a power
+    #: loss, at the price of waiting for the disk.  The commit is atomic either way.
+    sync: bool = False
 
 
 DEFAULT_CAPTION_PROMPT = "Describe this image."

@@ -104,7 +104,7 @@ def _run_part(k: int) -> PartResult | BaseException:
         part = job.dataset.parts(k, job.parts)
         stats = PassStats()
         dataset = replace(job.dataset, samples=_counted(part.samples, job.counter))
-        # the first part file becomes the result (see join_parts): only it is synced to disk
+        # the first part file becomes the result (see join_parts): only it is synced (--fsync)
         output = job.output if k == 0 else replace(job.output, sync=False)
         written = job.write(run_passes(dataset, job.options, findings, stats), output)
         return PartResult(findings.to_list()[mark:], findings.skipped - skipped, stats, written, part.ids)

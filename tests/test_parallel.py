@@ -193,3 +193,19 @@ def test_slices_without_samples(tmp_path: Path, fmt: OutputFormat, empty: tuple[
     many = _run(path, tmp_path / "many", 3, format=fmt)
     assert many[0].replace(b"/many/", b"/one/") == one[0]
     assert many[1:] == one[1:]
+
+
+def test_parts_with_fsync(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--fsync: the joined file is synced before the commit, and the bytes are the same."""
+    path = _coco(tmp_path / "in")
+    one = _run(path, tmp_path / "one", 1)
+    synced: list[int] = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real(fd))[1])
+    passes = PassOptions(on_error=OnError.SKIP, jobs=2)
+    output = OutputOptions(output_dir=str(tmp_path / "many"), name="caps", sync=True)
+    coco = CocoOptions(images_dir=str(path.parent / "images"))
+    result = api.convert("coco", [str(path)], coco, passes, output)
+    assert synced
+    data = Path(str(result.output_file)).read_bytes()
+    assert data.replace(b"/many/", b"/one/") == one[0]

@@ -66,6 +66,13 @@ def output_options(default_name: str) -> Callable[[F], F]:
                 "stays portable).",
             ),
             click.option("--dry-run", is_flag=True, help="Check everything, write nothing."),
+            click.option(
+                "--fsync",
+                "sync",
+                is_flag=True,
+                help="Flush the data file to disk before it is renamed into place, so that it survives "
+                "a power loss (slower on a busy disk; the rename is atomic either way).",
+            ),
         ]
         for opt in reversed(opts):
             f = opt(f)
@@ -219,6 +226,7 @@ def build_output_options(kw: dict[str, Any]) -> OutputOptions:
         force=kw["force"],
         absolute_paths=kw["absolute_paths"],
         dry_run=kw["dry_run"],
+        sync=kw.get("sync", False),
     )
 
 

@@ -384,8 +384,8 @@ def join_parts(parts: list[WrittenFile], options: OutputOptions, dataset: Datase
 
     The result is byte for byte what :func:`write` gives for the whole dataset: the other parts are
     appended to the first part's file (JSON arrays spliced, each part being ``[]`` or
-    ``[\n  ...\n]``; JSONL concatenated), which is then synced and returned for the caller to commit.
-    The entry is built from every part's columns.  The other part files are removed.
+    ``[\n  ...\n]``; JSONL concatenated), which is returned (synced with ``--fsync``) for the
+    caller to commit.  The entry is built from every part's columns.  The other part files are removed.
     """
     out_dir = options.output_dir
     file_name = output_file_name(options)
@@ -398,8 +398,9 @@ def join_parts(parts: list[WrittenFile], options: OutputOptions, dataset: Datase
     if head:  # not a dry run
         with open(head, "r+b") as fh:
             _append_parts(fh, parts, options.format is OutputFormat.JSONL)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if options.sync:
+                fh.flush()
+                os.fsync(fh.fileno())
         for part in parts[1:]:
             os.unlink(part.temp_path)
     return WrittenFile(head, os.path.join(out_dir, file_name), entry, count, columns, problems)

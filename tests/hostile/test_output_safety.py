@@ -83,11 +83,32 @@ def test_unreadable_input_real(tree: Path, monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_disk_full_while_writing_data(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real_fsync = os.fsync
-    monkeypatch.setattr(os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space")))
+    from mmconvert import io as mmio
+
+    def full(self: object, records: object) -> None:
+        raise OSError(errno.ENOSPC, "No space")
+
+    monkeypatch.setattr(mmio.JsonArrayWriter, "write_chunk", full)
     before = snapshot(tree)
     run = run_cli(ARGS, tree, monkeypatch)
+    assert_clean_failure(run, 2, "Error: --output-dir out: cannot write there (No space)")
+    assert snapshot(tree) == before
+
+
+def test_disk_full_when_syncing_data(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With --fsync the data file is flushed before the commit; a failure there leaves nothing."""
+    calls: list[int] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        calls.append(fd)
+        raise OSError(errno.ENOSPC, "No space")
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    before = snapshot(tree)
+    run = run_cli([*ARGS, "--fsync"], tree, monkeypatch)
     monkeypatch.setattr(os, "fsync", real_fsync)
+    assert calls, "the data file was synced"
     assert_clean_failure(run, 2, "Error: --output-dir out: cannot write there (No space)")
     assert snapshot(tree) == before
 
