@@ -23,7 +23,7 @@ import os
 import pickle
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -147,6 +147,7 @@ def convert_parts(
     _JOB = _Job(dataset, parts, options, output, write, findings, counter)
     progress = ProgressCounter("reading samples", total=dataset.size, unit="samples")
     results: list[PartResult | BaseException] = []
+    futures: list[Future[PartResult | BaseException]] = []
     log.info("converting in %d processes", parts)
     try:
         with ProcessPoolExecutor(max_workers=parts, mp_context=context) as pool:
@@ -156,6 +157,9 @@ def convert_parts(
                 _, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
                 progress.advance(counter.value - progress.done)
             results = [f.result() for f in futures]
+    except BaseException:  # Ctrl-C, a worker killed: remove the part files finished so far
+        _discard([r for f in futures if _finished(f) and isinstance(r := f.result(), PartResult)])
+        raise
     finally:
         _JOB = None
         progress.finish()
@@ -168,6 +172,16 @@ def convert_parts(
         log.info("the slices share ids: converting again in one process")
         return None
     return done
+
+
+def _finished(future: Future[PartResult | BaseException]) -> bool:
+    """Whether ``future`` holds a worker's PartResult (not an error, not cancelled)."""
+    return (
+        future.done()
+        and not future.cancelled()
+        and future.exception() is None
+        and isinstance(future.result(), PartResult)
+    )
 
 
 def _overlap(results: list[PartResult]) -> bool:

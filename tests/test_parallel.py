@@ -209,3 +209,23 @@ def test_parts_with_fsync(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert synced
     data = Path(str(result.output_file)).read_bytes()
     assert data.replace(b"/many/", b"/one/") == one[0]
+
+
+def test_interrupt_leaves_no_part_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while the workers run: finished part files are removed, nothing is committed."""
+    from concurrent import futures as cf
+
+    real_wait = cf.wait
+    calls = {"n": 0}
+
+    def interrupted(*args: Any, **kw: Any) -> Any:
+        real_wait(args[0], timeout=None)  # let the workers finish, then "press Ctrl-C"
+        calls["n"] += 1
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(parallel, "wait", interrupted)
+    path = _coco(tmp_path / "in", bad=False)
+    with pytest.raises(KeyboardInterrupt):
+        _run(path, tmp_path / "out", 2)
+    assert calls["n"] == 1
+    assert not (tmp_path / "out").exists() or not os.listdir(tmp_path / "out")
