@@ -605,3 +605,51 @@ def test_typed_read_checks_its_peek(tmp_path: Path) -> None:
     loaded = coco_format.load(str(path), Findings())
     assert loaded.typed_annotations is None
     assert coco_format.detect_task(loaded) == "caption"
+
+
+@pytest.mark.parametrize(
+    "rel",
+    [
+        "coco_mini_val2017/annotations/captions_val2017.json",
+        "datumaro_coco/coco_dataset/coco/annotations/captions_train.json",
+        "datumaro_coco/coco_dataset/coco/annotations/labels_train.json",
+    ],
+)
+def test_one_pass_read_equals_the_general_read(
+    shared_data: Path, monkeypatch: pytest.MonkeyPatch, rel: str
+) -> None:
+    """Non-object files are read in one pass (images typed, annotations split); the result is what
+    the general reading gives: same images, same raw annotation items, same findings."""
+    from mmconvert.converters import coco as coco_format
+    from mmconvert.findings import Findings
+
+    path = shared_data / rel
+    if not path.exists():
+        pytest.skip(f"{rel} is not in ../shared/data")
+    fast_findings, slow_findings = Findings(), Findings()
+    fast = coco_format.load(str(path), fast_findings)
+    monkeypatch.setattr(coco_format, "_load_split", lambda *args: None)
+    slow = coco_format.load(str(path), slow_findings)
+    assert fast.annotations_raw is None and slow.annotations_raw is not None  # two different reads
+    assert fast.images == slow.images
+    assert [bytes(r) for r in fast.annotations] == [bytes(r) for r in slow.annotations]
+    assert bytes(fast.categories) == bytes(slow.categories)
+    assert fast_findings.to_list() == slow_findings.to_list()
+    assert coco_format.detect_task(fast) == coco_format.detect_task(slow)
+
+
+def test_one_pass_read_falls_back_on_a_bad_image(tmp_path: Path) -> None:
+    """An `images` entry of the wrong type: the general reading names it and keeps the others."""
+    from mmconvert.converters import coco as coco_format
+    from mmconvert.findings import Findings
+
+    images: list[Any] = [{"id": i, "file_name": f"{i}.jpg", "width": 4, "height": 3} for i in range(3)]
+    images[1]["file_name"] = 7
+    anns = [{"id": i, "image_id": i % 3, "caption": "a cat"} for i in range(6)]
+    path = tmp_path / "captions_x.json"
+    path.write_text(json.dumps({"images": images, "annotations": anns}))
+    findings = Findings()
+    loaded = coco_format.load(str(path), findings)
+    assert [img.id for img in loaded.images] == [0, 2]
+    assert [f.path for f in findings] == ["$.images[1].file_name"]
+    assert len(loaded.annotations) == 6

@@ -172,6 +172,10 @@ def load(path: str, findings: Findings) -> CocoFile:
             objects = _load_objects(path, data, mapped, peeked)
             if objects is not None:
                 return objects
+        else:
+            split = _load_split(path, data, mapped)
+            if split is not None:
+                return split
         try:
             top = msgspec.json.decode(data, type=_Top)
         except msgspec.DecodeError as exc:
@@ -225,6 +229,30 @@ def _peek(data: bytes | memoryview) -> tuple[str, list[bytes]]:
         return _task_of(items), items
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         return "unknown", []  # malformed: the full parse reports it
+
+
+class _SplitTop(msgspec.Struct):
+    """A COCO file with its images typed and its annotations as raw items, in one parse."""
+
+    images: list[_Image]
+    annotations: list[msgspec.Raw]
+    categories: msgspec.Raw = msgspec.Raw()
+    questions: msgspec.Raw = msgspec.Raw()
+
+
+def _load_split(path: str, data: bytes | memoryview, mapped: MappedJson) -> CocoFile | None:
+    """A captions (or other non-object) file in one pass: images typed, annotations split into raw
+    items; ``None`` when anything does not fit (a bad image, no list, a VQA file), for the general
+    reading, which names the problem."""
+    try:
+        top = msgspec.json.decode(data, type=_SplitTop)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return None
+    if top.questions:
+        return None
+    coco = CocoFile(path, top.images, top.annotations, categories=top.categories, mapped=mapped)
+    coco.release()  # parsed once: the annotations are read again chunk by chunk
+    return coco
 
 
 _object_decoder = msgspec.json.Decoder(ObjectAnnotation)
