@@ -36,7 +36,7 @@ def _only(findings: Findings) -> Finding:
 
 
 def test_registered() -> None:
-    assert IMPORTERS["alpaca"] is alpaca.read
+    assert IMPORTERS["alpaca"].target is alpaca.read
     assert "llamafactory-alpaca" in EXPORTERS
 
 

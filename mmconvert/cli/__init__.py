@@ -7,6 +7,7 @@ problems, 2 bad usage, unreadable input or an output conflict, 3 an internal err
 
 from __future__ import annotations
 
+import importlib
 import sys
 import traceback
 from typing import Any
@@ -20,8 +21,29 @@ from mmconvert.errors import MmconvertError
 INTERNAL_ERROR_EXIT = 3
 
 
+#: Subcommands, imported when used (``mmconvert coco2lf`` does not load the validator).
+COMMANDS = {
+    "coco2lf": ("mmconvert.cli.coco2lf", "coco2lf"),
+    "convert": ("mmconvert.cli.convert", "convert_command"),
+    "sharegpt2lf": ("mmconvert.cli.convert", "sharegpt2lf"),
+    "alpaca2lf": ("mmconvert.cli.convert", "alpaca2lf"),
+    "validate": ("mmconvert.cli.validate", "validate_command"),
+}
+
+
 class MmconvertGroup(click.Group):
-    """Turns library errors into messages and exit codes; never shows a traceback without --debug."""
+    """Turns library errors into messages and exit codes; never shows a traceback without --debug.
+
+    Subcommands come from :data:`COMMANDS` and are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*super().list_commands(ctx), *(name for name in COMMANDS if name not in self.commands)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            module, attr = COMMANDS[cmd_name]
+            self.add_command(getattr(importlib.import_module(module), attr), cmd_name)
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -64,23 +86,6 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
-
-
-def _register() -> None:
-    from mmconvert.cli.coco2lf import coco2lf
-    from mmconvert.cli.convert import alpaca2lf, convert_command, sharegpt2lf
-
-    cli.add_command(coco2lf)
-    cli.add_command(convert_command)
-    cli.add_command(sharegpt2lf)
-    cli.add_command(alpaca2lf)
-
-    from mmconvert.cli.validate import validate_command
-
-    cli.add_command(validate_command)
-
-
-_register()
 
 
 def main() -> None:
