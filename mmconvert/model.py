@@ -121,6 +121,20 @@ class Sample(msgspec.Struct, frozen=True, gc=False):
     def is_preference(self) -> bool:
         return self.chosen is not None or self.rejected is not None
 
+    @property
+    def is_bare(self) -> bool:
+        """Only turns and images: no videos, audios, system prompt, tools, preference answers or KTO
+        label (the shape of COCO captions and most SFT data, which the hot paths special-case)."""
+        return (
+            not self.videos
+            and not self.audios
+            and self.system is None
+            and self.tools is None
+            and self.chosen is None
+            and self.rejected is None
+            and self.kto_label is None
+        )
+
 
 @dataclass(frozen=True)
 class Part:

@@ -33,7 +33,7 @@ from mmconvert.media import (
 )
 from mmconvert.model import MEDIA_KINDS, Dataset, Media, MediaKind, Role, Sample, Turn
 from mmconvert.options import CheckTier, PassOptions
-from mmconvert.paths import _URL_PREFIXES, forget_folder_cache, resolve_media_path
+from mmconvert.paths import forget_folder_cache, path_problem, resolve_media_path
 from mmconvert.placeholders import reconcile_placeholders
 from mmconvert.progress import ProgressCounter
 from mmconvert.roles import check_conversation
@@ -152,21 +152,18 @@ class MediaResolver:
             facts = self._folders[base] = self._folder_facts(base)
         if (
             facts is None
-            or not name
             or "/" in name
-            or name == "."
-            or name == ".."
-            or "\x00" in name
-            or name.startswith(_URL_PREFIXES)
+            or name in (".", "..")
+            or path_problem(name) is not None
             or name in facts[1]
         ):
             return None
-        claimed = (media.width, media.height) if media.width and media.height else None
-        if self._options.check is CheckTier.NONE:
-            return MediaOutcome(msgspec.structs.replace(media, resolved=base + "/" + name), size=claimed)
-        if facts[0].get(name) is not _FILE:
+        unchecked = self._options.check is CheckTier.NONE
+        if not unchecked and facts[0].get(name) is not _FILE:
             return None
-        size = claimed if media.kind is _IMAGE else None
+        claimed = (media.width, media.height) if media.width and media.height else None
+        # as resolve() and _outcome(): tier none keeps the claimed size for any kind, exists for images
+        size = claimed if unchecked or media.kind is _IMAGE else None
         return MediaOutcome(msgspec.structs.replace(media, resolved=base + "/" + name), size=size)
 
     def _folder_facts(self, base: str) -> tuple[dict[str, FileState], set[str] | frozenset[str]] | None:
@@ -446,13 +443,7 @@ class PairShortcut:
             or "<" in content
             or not content
             or content.isspace()
-            or sample.videos
-            or sample.audios
-            or sample.system is not None
-            or sample.tools is not None
-            or sample.chosen is not None
-            or sample.rejected is not None
-            or sample.kto_label is not None
+            or not sample.is_bare
         ):
             return None
         item = images[0]
@@ -475,13 +466,7 @@ class PairShortcut:
             and turns[1].role is _ASSISTANT
             and len(before.images) == 1
             and "<" not in turns[1].content
-            and not before.videos
-            and not before.audios
-            and before.system is None
-            and before.tools is None
-            and before.chosen is None
-            and before.rejected is None
-            and before.kto_label is None
+            and before.is_bare
         ):
             self._prompt = turns[0]
             self._new_prompt = after.turns[0]
