@@ -310,16 +310,7 @@ def write(dataset: Dataset, options: OutputOptions) -> WrittenFile:
             last_prompt: Turn | None = None
             prompt_json = b""
             for sample in dataset.samples:
-                if (
-                    images_only
-                    and sample.system is None
-                    and sample.tools is None
-                    and sample.chosen is None
-                    and sample.rejected is None
-                    and sample.kto_label is None
-                    and not sample.videos
-                    and not sample.audios
-                ):
+                if images_only and sample.is_bare:
                     turns = sample.turns
                     images = sample.images
                     if (
@@ -335,7 +326,7 @@ def write(dataset: Dataset, options: OutputOptions) -> WrittenFile:
                             pair(prompt_json, encode(turns[1].content), encode(for_media(images[0])))
                         )
                     else:
-                        chunk.append({"messages": turns, "images": list(map(for_media, images))})
+                        chunk.append(make_record(sample, paths, declared))
                     if len(chunk) >= _CHUNK:
                         writer.write_chunk(chunk)
                         count += len(chunk)
