@@ -72,12 +72,7 @@ class MappedJson:
 
     def first_byte(self) -> bytes:
         """The first byte that is not JSON whitespace (``b""`` for an empty or blank file)."""
-        data = self.data
-        for start in range(0, len(data), 4096):
-            stripped = bytes(data[start : start + 4096]).lstrip(b" \t\r\n")
-            if stripped:
-                return stripped[:1]
-        return b""
+        return leading_byte(self.data)
 
     def release(self) -> None:
         """Drop the mapped pages from this process's resident memory (a no-op where unsupported)."""
@@ -87,9 +82,14 @@ class MappedJson:
 
 
 def leading_byte(value: bytes | memoryview | msgspec.Raw) -> bytes:
-    """The first byte of a JSON value that is not whitespace (``b""`` if there is none)."""
-    head = bytes(memoryview(value)[:64]).lstrip(b" \t\r\n")
-    return head[:1] if head or len(value) <= 64 else bytes(value).lstrip(b" \t\r\n")[:1]
+    """The first byte of a JSON value that is not whitespace (``b""`` if there is none), read in
+    blocks: a large mapped file is not copied."""
+    view = memoryview(value)
+    for start in range(0, len(view), 4096):
+        stripped = bytes(view[start : start + 4096]).lstrip(b" \t\r\n")
+        if stripped:
+            return stripped[:1]
+    return b""
 
 
 _OUTSIDE_STRING = re.compile(rb'["\[\]{},]')
