@@ -101,15 +101,14 @@ def convert(
     findings = Findings()
     # Malformed JSON, invalid UTF-8 or absurd nesting met while reading (now or lazily, while the
     # samples stream) is the input's fault: an InputError naming the input, never a traceback.
-    source_name = ", ".join(os.fspath(p) for p in inputs)
-    with decoding(source_name):
+    with decoding(inputs):
         dataset = IMPORTERS[source_format](list(inputs), import_options, findings, output_options.name)
     stats = PassStats()
 
     out_dir = output_options.output_dir
     if output_options.dry_run:
         # The exporter runs too (writing nothing), so samples the layout cannot express are named.
-        with decoding(source_name):
+        with decoding(inputs):
             dry = _export(dataset, exporter, pass_options, output_options, findings, stats)
         _add_export_findings(findings, dry.findings)
         return _finish_dry(output_options, dataset.notes, findings, stats, pass_options, dry.samples)
@@ -117,7 +116,7 @@ def convert(
     created = not os.path.isdir(out_dir)
     try:
         os.makedirs(out_dir, exist_ok=True)
-        with decoding(source_name):
+        with decoding(inputs):
             written = _export(dataset, exporter, pass_options, output_options, findings, stats)
     except OSError as exc:  # permission denied, disk full, read-only file system, ...
         _remove_if_created(out_dir, created)
@@ -268,8 +267,7 @@ def convert_split(
     for out in outs.values():
         check_output_target(out, output_file_name(out))
     findings = Findings()
-    source_name = ", ".join(os.fspath(p) for p in inputs)
-    with decoding(source_name):
+    with decoding(inputs):
         dataset = IMPORTERS[source_format](list(inputs), import_options, findings, output_options.name)
     stats = PassStats()
     passed = run_passes(dataset, pass_options, findings, stats)
@@ -282,7 +280,7 @@ def convert_split(
     try:
         if not output_options.dry_run:
             os.makedirs(out_dir, exist_ok=True)
-        with decoding(source_name):
+        with decoding(inputs):
             for part in order:
                 written[part] = EXPORTERS[exporter](replace(passed, samples=router.stream(part)), outs[part])
     except BaseException as exc:

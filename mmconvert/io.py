@@ -14,13 +14,14 @@ import re
 import stat
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 import msgspec
 
 from mmconvert.errors import InputError
+from mmconvert.jsonerrors import TOO_DEEP, describe, has_more_values, in_line, locate
 
 UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -102,19 +103,36 @@ def leading_items(array: bytes | memoryview | msgspec.Raw, count: int) -> list[b
     view = memoryview(array)
     size = 1 << 16
     while True:
-        items, complete = _scan_items(bytes(view[:size]), count)
+        data = bytes(view[:size])
+        spans, complete = _scan_items(data, count)
         if complete or size >= len(view):
-            return items
+            return [data[a:b] for a, b in spans]
         size *= 4
 
 
-def _scan_items(data: bytes, count: int) -> tuple[list[bytes], bool]:
-    """Items found in ``data`` (the start of an array), and whether they are final."""
+def item_starts(array: bytes) -> list[int]:
+    """The byte offset of each item of a JSON array (whose structure is valid; strings may hold anything)."""
+    spans, _complete = _scan_items(array, len(array))
+    return [start for start, _end in spans]
+
+
+def _scan_items(data: bytes, count: int) -> tuple[list[tuple[int, int]], bool]:
+    """``(start, end)`` of the items found in ``data`` (the start of an array), and whether they are final."""
     pos = data.find(b"[") + 1
     if pos == 0:
         return [], True
     depth, start = 1, pos
-    items: list[bytes] = []
+    items: list[tuple[int, int]] = []
+
+    def add(end: int) -> None:
+        a, b = start, end
+        while a < b and data[a] in b" \t\r\n":
+            a += 1
+        while b > a and data[b - 1] in b" \t\r\n":
+            b -= 1
+        if a < b:
+            items.append((a, b))
+
     while True:
         m = _OUTSIDE_STRING.search(data, pos)
         if m is None:
@@ -135,10 +153,10 @@ def _scan_items(data: bytes, count: int) -> tuple[list[bytes], bool]:
         elif char in b"]}":
             depth -= 1
             if depth == 0:
-                item = data[start : m.start()].strip()
-                return [*items, item] if item else items, True
+                add(m.start())
+                return items, True
         elif depth == 1:  # a comma between items
-            items.append(data[start : m.start()].strip())
+            add(m.start())
             start = pos
             if len(items) >= count:
                 return items, True
@@ -155,60 +173,71 @@ def strip_bom(data: bytes, name: str) -> bytes:
     return data
 
 
-def describe_decode_error(name: str, exc: msgspec.DecodeError) -> str:
-    """msgspec's message with the file name, e.g. ``x.json: Expected `int`, got `str` - at `$[0].id```."""
-    text = str(exc)
-    if text.startswith("Input data was truncated"):
-        text = "the JSON ends early (truncated file?)"
-    return f"{name}: {text}"
+def describe_decode_error(name: str, exc: BaseException, data: bytes | memoryview) -> str:
+    """Why ``data`` (the file ``name``) failed to decode, in mmconvert's words (see
+    :mod:`mmconvert.jsonerrors`), e.g. ``x.json: unexpected '}' at line 3, column 1 (byte offset 40)``."""
+    return f"{name}: {decode_problem(exc, data)}"
 
 
 #: What decoding one JSON value can raise because of the input itself.
 DECODE_FAILURES = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
 
 
-def decode_problem(exc: BaseException) -> str:
-    """One line saying why a JSON value could not be decoded (no file name), for findings and errors."""
-    if isinstance(exc, UnicodeDecodeError):
-        bad = bytes(exc.object[exc.start : exc.start + 1])
-        return f"not valid UTF-8 (byte 0x{bad.hex()} in a string)"
+def decode_problem(exc: BaseException, data: bytes | memoryview | msgspec.Raw) -> str:
+    """One line saying why the JSON ``data`` could not be decoded (no file name), for findings and errors.
+
+    Built from the bytes, not from the decoder's message, so it is the same on every msgspec release."""
+    return describe(memoryview(data), exc)
+
+
+def input_decode_error(paths: Sequence[str | os.PathLike[str]], exc: BaseException) -> InputError | None:
+    """The :class:`InputError` for a decode failure that escaped the reader of ``paths`` (a record or
+    annotation decoded lazily), with the first problem found in those files; ``None`` if ``exc`` is
+    not a decode failure."""
     if isinstance(exc, RecursionError):
-        return (
-            "the JSON is nested too deeply to read (arrays/objects inside each other hundreds of levels deep)"
-        )
-    text = str(exc)
-    return "the JSON ends early (truncated file?)" if text.startswith("Input data was truncated") else text
-
-
-def input_decode_error(name: str, exc: BaseException) -> InputError | None:
-    """The clean :class:`InputError` for a failure to decode ``name`` that is the input's fault
-    (malformed JSON, a wrong type, invalid UTF-8, nesting deeper than the parser's limit), else ``None``.
-
-    Importers should turn a ``msgspec.ValidationError`` in one record into a finding about that record;
-    one that escapes them still names the file and msgspec's JSON path (``- at `$[3].id```).
-    """
-    if isinstance(exc, msgspec.DecodeError):
-        return InputError(describe_decode_error(name, exc))
-    if isinstance(exc, UnicodeDecodeError):
+        name = ", ".join(os.fspath(p) for p in paths)
         return InputError(
-            f"{name}: {decode_problem(exc)}",
-            hint="re-save the file as UTF-8 (e.g. `iconv -f LATIN1 -t UTF-8`)",
+            f"{name}: {TOO_DEEP}", hint="no dataset format nests this deep; check how the file was produced"
         )
-    if isinstance(exc, RecursionError):
-        return InputError(
-            f"{name}: {decode_problem(exc)}",
-            hint="no dataset format nests this deep; check how the file was produced",
-        )
+    if not isinstance(exc, (msgspec.DecodeError, UnicodeDecodeError)):
+        return None
+    for path in paths:
+        problem = locate_in_file(path)
+        if problem is not None:
+            hint = (
+                "re-save the file as UTF-8 (e.g. `iconv -f LATIN1 -t UTF-8`)" if "UTF-8" in problem else None
+            )
+            return InputError(f"{os.fspath(path)}: {problem}", hint=hint)
+    name = ", ".join(os.fspath(p) for p in paths)
+    return InputError(f"{name}: the JSON cannot be decoded")
+
+
+def locate_in_file(path: str | os.PathLike[str]) -> str | None:
+    """The first problem in a JSON or JSON Lines file (see :func:`mmconvert.jsonerrors.locate`)."""
+    try:
+        data = read_json_bytes(path)
+    except InputError as exc:
+        return exc.message
+    problem = locate(data)
+    if problem is None or not has_more_values(data):
+        return str(problem) if problem else None
+    offset = 0
+    for number, line in enumerate(data.split(b"\n"), start=1):  # JSON Lines
+        if line.strip():
+            found = locate(line)
+            if found is not None:
+                return str(in_line(found, number, offset))
+        offset += len(line) + 1
     return None
 
 
 @contextlib.contextmanager
-def decoding(name: str) -> Iterator[None]:
-    """Turn decode failures of ``name`` raised inside the block into :class:`InputError`."""
+def decoding(paths: Sequence[str | os.PathLike[str]]) -> Iterator[None]:
+    """Turn decode failures raised inside the block while reading ``paths`` into :class:`InputError`."""
     try:
         yield
     except DECODE_FAILURES as exc:
-        error = input_decode_error(name, exc)
+        error = input_decode_error(paths, exc)
         if error is None:  # pragma: no cover - every caught type is mapped
             raise
         raise error from exc

@@ -90,9 +90,12 @@ def test_ms_swift_inline_img_urls_are_named(shared_data: Path, tmp_path: Path) -
         ),
         (
             b'[{"conversations": []},\n {"a" 1}]',
-            "not valid JSON: JSON is malformed: expected ':' (line 2, column 7)",
+            "not valid JSON: unexpected '1': expected ':' after the key at line 2, column 7 (byte offset 30)",
         ),
-        (b'[{"conversations": []}', "not valid JSON: the JSON ends early (truncated file?)"),
+        (
+            b'[{"conversations": []}',
+            "not valid JSON: the JSON ends early (truncated file?) at line 1, column 23 (byte offset 22)",
+        ),
     ],
 )
 def test_unreadable_input(tmp_path: Path, content: bytes, message: str) -> None:
@@ -110,8 +113,8 @@ def test_jsonl_bom_blank_lines_and_bad_line(tmp_path: Path) -> None:
     assert code == 0, err
     assert err.splitlines()[:2] == [
         "error json-invalid-line (1):",
-        "  c.jsonl:$[2] (line=4): line 4 is not valid JSON: JSON is malformed: expected '\"' (line 4, "
-        "column 2)",
+        "  c.jsonl:$[2] (line=4): not valid JSON: unexpected 'o': expected a key in double quotes "
+        "at line 4, column 2 (byte offset 180)",
     ]
     assert out.startswith("Wrote 2 samples to data/sharegpt.json")
 
@@ -216,7 +219,10 @@ def test_split_records_layouts(tmp_path: Path) -> None:
     assert split.layout == "jsonl"
     assert [r.line for r in split.records] == [1, 2]
     (tmp_path / "bad.jsonl").write_text("{oops\n", encoding="utf-8")
-    with pytest.raises(InputError, match="line 1 is not valid JSON"):
+    with pytest.raises(
+        InputError,
+        match="not valid JSON: unexpected 'o': expected a key in double quotes at line 1, column 2",
+    ):
         split_records(str(tmp_path / "bad.jsonl"), Findings())
 
 

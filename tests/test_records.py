@@ -42,12 +42,15 @@ def test_jsonl_bad_lines_are_findings_once_and_slices_report_nothing(tmp_path: P
     assert (finding.code, finding.path, finding.message) == (
         "json-invalid-line",
         "$[1]",
-        "line 3 is not valid JSON: JSON is malformed: expected '\"' (line 3, column 2)",
+        "not valid JSON: unexpected 'o': expected a key in double quotes "
+        "at line 3, column 2 (byte offset 11)",
     )
 
 
 def test_jsonl_first_line_invalid_is_an_input_error(tmp_path: Path) -> None:
     path = tmp_path / "d.jsonl"
     path.write_bytes(b'{"a": \n{"a": 1}\n')
-    with pytest.raises(InputError, match=r"line 1 is not valid JSON: the JSON ends early"):
+    with pytest.raises(
+        InputError, match=r"not valid JSON: the JSON ends early \(truncated file\?\) at line 1, column 7"
+    ):
         split_records(str(path), Findings())

@@ -25,11 +25,19 @@ from typing import Any, Protocol
 
 import msgspec
 
-from mmconvert.converters.records import RawRecord, RecordFile, RecordSeq, iter_objects, split_records
+from mmconvert.converters.records import (
+    RawRecord,
+    RecordFile,
+    RecordSeq,
+    iter_objects,
+    record_problem,
+    split_records,
+)
 from mmconvert.errors import UsageError
 from mmconvert.findings import Finding, Findings, Severity
 from mmconvert.inline_tags import convert_inline, rewrite_default_tags
-from mmconvert.io import DECODE_FAILURES, decode_problem
+from mmconvert.io import DECODE_FAILURES
+from mmconvert.jsonerrors import TypeProblem, type_mismatch
 from mmconvert.model import Dataset, Media, MediaKind, Role, Sample, SourceRef, Turn
 from mmconvert.options import PlaceholderTokens
 
@@ -149,15 +157,17 @@ class _FileReader:
         for record in self.split.records:
             try:
                 rec = decoder.decode(record.raw)
-            except msgspec.ValidationError as exc:
-                findings.skip(self.type_error(record, exc))
-                continue
-            except DECODE_FAILURES as exc:  # invalid UTF-8 in a string, absurd nesting
+            except DECODE_FAILURES as exc:  # a wrong type; invalid UTF-8 in a string, absurd nesting
+                typed = isinstance(exc, msgspec.ValidationError)
+                mismatch = type_mismatch(record.raw, _Record) if typed else None
+                if mismatch is not None:
+                    findings.skip(self.type_error(record, mismatch))
+                    continue
                 findings.skip(
                     self.error(
                         record,
                         "record-invalid",
-                        f"the record cannot be decoded: {decode_problem(exc)}",
+                        f"the record cannot be decoded: {record_problem(self.split, record, exc)}",
                         "fix the record's text (UTF-8, valid JSON)",
                     )
                 )
@@ -181,13 +191,10 @@ class _FileReader:
             dataset=self.dataset,
         )
 
-    def type_error(self, record: RawRecord, exc: msgspec.ValidationError) -> Finding:
-        """``Expected `str | null`, got `int` - at `$.output``` -> a finding on that field, with LF's fate."""
-        text = str(exc)
-        sub = ""
-        if " - at `$" in text:
-            text, _, sub = text.rpartition(" - at `$")
-            sub = sub.rstrip("`")
+    def type_error(self, record: RawRecord, mismatch: TypeProblem) -> Finding:
+        """``Expected `str | null`, got `int``` at ``$.output`` -> a finding on that field, with LF's fate."""
+        text = mismatch.message
+        sub = mismatch.path[1:]
         field = sub[1:].split("[", 1)[0].split(".", 1)[0] if sub.startswith(".") else ""
         consequence = _LF_CONSEQUENCE.get(field)
         message = text + (f": {consequence}" if consequence else "")

@@ -16,10 +16,10 @@ from typing import Any
 
 import msgspec
 
-from mmconvert.converters.records import RawRecord, RecordFile, split_records
+from mmconvert.converters.records import RawRecord, RecordFile, record_problem, split_records
 from mmconvert.findings import Finding, Findings, Severity
 from mmconvert.inline_tags import convert_inline, rewrite_default_tags
-from mmconvert.io import DECODE_FAILURES, decode_problem
+from mmconvert.io import DECODE_FAILURES
 from mmconvert.model import MEDIA_KINDS, Media, MediaKind, Role, Sample, SourceRef, Turn
 from mmconvert.options import ChatOptions, PlaceholderTokens
 from mmconvert.roles import SOURCE_ROLES, content_finding, messages_repr, unknown_role_finding
@@ -99,7 +99,7 @@ def iter_dict_records(
                     source,
                     "record-invalid",
                     Severity.ERROR,
-                    f"the record cannot be decoded: {decode_problem(exc)}",
+                    f"the record cannot be decoded: {record_problem(split, record, exc)}",
                     hint="fix the record's text (UTF-8, valid JSON)",
                     dataset=dataset,
                 )

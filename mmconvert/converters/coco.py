@@ -14,12 +14,14 @@ import re
 import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
 from mmconvert.errors import InputError, UsageError
 from mmconvert.findings import Finding, Findings, Severity
 from mmconvert.io import MappedJson, describe_decode_error, leading_byte, leading_items
+from mmconvert.jsonerrors import type_mismatch
 from mmconvert.model import Dataset, Media, MediaKind, Part, Role, Sample, SourceRef, Turn
 from mmconvert.options import CocoOptions
 
@@ -178,8 +180,13 @@ def load(path: str, findings: Findings) -> CocoFile:
                 return split
         try:
             top = msgspec.json.decode(data, type=_Top)
+        except msgspec.ValidationError as exc:
+            mismatch = type_mismatch(data, _Top)
+            if mismatch is None:
+                raise InputError(describe_decode_error(path, exc, data)) from exc
+            raise InputError(f"{path}: {mismatch}") from exc
         except msgspec.DecodeError as exc:
-            raise InputError(describe_decode_error(path, exc)) from exc
+            raise InputError(describe_decode_error(path, exc, data)) from exc
         if top.questions and not top.images:
             return CocoFile(
                 path, [], [], questions=top.questions, data_subtype=top.data_subtype, mapped=mapped
@@ -197,7 +204,7 @@ def load(path: str, findings: Findings) -> CocoFile:
             try:
                 msgspec.json.decode(top.annotations, type=list[msgspec.Raw])
             except msgspec.ValidationError as exc:
-                raise InputError(f"{path}: `annotations` must be a list ({exc})") from exc
+                raise InputError(f"{path}: `annotations` must be a list ({_got(top.annotations)})") from exc
         coco = CocoFile(
             path,
             [img for _, img in images if isinstance(img, _Image)],
@@ -297,26 +304,33 @@ def _decode_items(
     try:
         raws = msgspec.json.decode(raw, type=list[msgspec.Raw])
     except msgspec.ValidationError as exc:
-        raise InputError(f"{path}: `{key}` must be a list ({exc})") from exc
+        raise InputError(f"{path}: `{key}` must be a list ({_got(raw)})") from exc
     decoder: msgspec.json.Decoder[msgspec.Struct] = msgspec.json.Decoder(item_type)
     good: list[tuple[int, msgspec.Struct]] = []
     for i, item in enumerate(raws):
         try:
             good.append((i, decoder.decode(item)))
-        except msgspec.ValidationError as exc:
-            findings.add(_type_finding(path, key, i, exc))
+        except msgspec.ValidationError:
+            findings.add(_type_finding(path, key, i, item, item_type))
     return good
+
+
+def _got(raw: msgspec.Raw) -> str:
+    """``Expected `array`, got `object```, said of a value that should be a list."""
+    mismatch = type_mismatch(raw, list[msgspec.Raw])
+    return mismatch.message if mismatch is not None else "not a list"
 
 
 _ENTRY_NAMES = {"categories": "category", "": "item"}  # "": the items of a top-level list (QA lists)
 
 
-def _type_finding(path: str, key: str, index: int, exc: msgspec.ValidationError) -> Finding:
-    text = str(exc)
+def _type_finding(path: str, key: str, index: int, raw: msgspec.Raw | bytes, item_type: Any) -> Finding:
+    """The finding for an item that does not fit ``item_type`` (see :func:`jsonerrors.type_mismatch`)."""
     json_path = f"$.{key}[{index}]" if key else f"$[{index}]"
-    if " - at `$" in text:
-        text, _, sub = text.rpartition(" - at `$")
-        json_path += sub.rstrip("`")
+    mismatch = type_mismatch(raw, item_type)
+    text = mismatch.message if mismatch is not None else "cannot be decoded"
+    if mismatch is not None:
+        json_path += mismatch.path[1:]
     entry = _ENTRY_NAMES.get(key) or (key[:-1] if key.endswith("s") else key)
     return Finding(
         code=f"coco-bad-{entry}",
@@ -558,8 +572,8 @@ def _caption_samples(
                 try:
                     anns.append(item_decoder.decode(raw))
                     where.append(i)
-                except msgspec.ValidationError as exc:
-                    findings.skip(_type_finding(path, "annotations", i, exc))
+                except msgspec.ValidationError:
+                    findings.skip(_type_finding(path, "annotations", i, raw, _Caption))
         repeated = {where[pos] for pos in seen_ids.add_all([ann.id for ann in anns])}
         for i, ann in zip(where, anns):  # noqa: B905 - the same length by construction
             ann_id = ann.id

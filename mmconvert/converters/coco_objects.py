@@ -133,8 +133,8 @@ def iter_annotations(
             for i, raw in enumerate(block, start):
                 try:
                     yield i, item_decoder.decode(raw)
-                except msgspec.ValidationError as exc:
-                    findings.add(_type_finding(coco.path, "annotations", i, exc))
+                except msgspec.ValidationError:
+                    findings.add(_type_finding(coco.path, "annotations", i, raw, item_type))
                     ref = _image_ref(raw)  # the image it belongs to must not get an incomplete answer
                     if ref is not None:
                         yield i, ref

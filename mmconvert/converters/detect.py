@@ -13,7 +13,7 @@ import os
 from collections.abc import Collection
 from typing import Any
 
-from mmconvert.converters.records import iter_objects, split_records
+from mmconvert.converters.records import first_undecodable, iter_objects, split_records
 from mmconvert.errors import InputError
 
 PROBE = 20
@@ -42,6 +42,9 @@ def detect_format(path: str, known: Collection[str]) -> tuple[str, str]:
     split = split_records(path)
     records = [value for _, value in iter_objects(split.records, PROBE) if isinstance(value, dict)]
     if not records:
+        undecodable = first_undecodable(split, PROBE)
+        if undecodable is not None:
+            raise InputError(f"{path}: {undecodable}")
         raise InputError(f"{path}: no JSON object records to detect the format from", hint="pass --from")
     keys: set[str] = set()
     for record in records:

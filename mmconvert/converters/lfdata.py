@@ -29,6 +29,7 @@ from mmconvert.dataset_info import DATA_CONFIG, ENTRY_COLUMN_KEYS, ENTRY_TAG_KEY
 from mmconvert.errors import InputError, UsageError
 from mmconvert.findings import Finding, Findings, Severity
 from mmconvert.io import DECODE_FAILURES, decode_problem, paused_gc
+from mmconvert.jsonerrors import in_line, locate
 from mmconvert.media import DirectoryIndex, FileState
 from mmconvert.model import Dataset, Media, MediaKind, Role, Sample, SourceRef, Turn
 
@@ -290,16 +291,24 @@ def _decode_json_file(path: str, layout: RowLayout | None = None) -> tuple[list[
         )
     rows: list[Any] = []
     decoder = msgspec.json.Decoder()
-    for lineno, line in enumerate(data.splitlines(), 1):
+    offset = 0
+    for lineno, ended in enumerate(data.splitlines(keepends=True), 1):
+        line = ended.rstrip(b"\r\n")
+        start, offset = offset, offset + len(ended)
         if not line.strip():
             continue
         try:
             rows.append(decoder.decode(line))
         except DECODE_FAILURES as exc:
+            problem = locate(line) if not isinstance(exc, RecursionError) else None
+            where = (
+                str(in_line(problem, lineno, start))
+                if problem
+                else f"{decode_problem(exc, line)} at line {lineno}"
+            )
             raise LoadProblem(
                 "data-file-json",
-                f"not valid JSON or JSON Lines: line {lineno}: {decode_problem(exc)} (datasets: JSON "
-                "parse error)",
+                f"not valid JSON or JSON Lines: {where} (datasets: JSON parse error)",
                 hint="fix the JSON; a .json file may be one array or one object per line",
                 file=path,
                 path=f"line {lineno}",

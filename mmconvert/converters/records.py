@@ -11,28 +11,29 @@ JSON is a finding naming the line, not the end of the run; a file that is neithe
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import msgspec
 
 from mmconvert.errors import InputError
 from mmconvert.findings import Finding, Findings, Severity
-from mmconvert.io import DECODE_FAILURES, UTF8_BOM, decode_problem, read_json_bytes, strip_bom
-
-_BYTE_POS = re.compile(r"\(byte (\d+)\)")
+from mmconvert.io import DECODE_FAILURES, UTF8_BOM, item_starts, read_json_bytes, strip_bom
+from mmconvert.jsonerrors import TOO_DEEP, has_more_values, in_line, locate
 
 
 @dataclass(frozen=True)
 class RawRecord:
-    """One record: its index in the file, JSON path (``$[3]``), JSONL line number, and raw JSON."""
+    """One record: its index in the file, JSON path (``$[3]``), JSONL line number, and raw JSON;
+    ``offset`` is where a JSON Lines record starts in the file (a JSON array's items are found on demand,
+    see :func:`record_problem`)."""
 
     index: int
     path: str
     line: int | None
     raw: bytes | msgspec.Raw
+    offset: int | None = None
 
 
 _HEAD = 1 << 20  # bytes of a JSONL file kept for format sniffing
@@ -58,28 +59,32 @@ class JsonLines:
             raise TypeError("JsonLines supports only [:n] slices")
         return list(itertools.islice(self._iterate(None), item.stop))
 
-    def _lines(self) -> Iterator[tuple[int, bytes]]:
+    def _lines(self) -> Iterator[tuple[int, int, bytes]]:
+        """``(line number, byte offset, line without its newline)`` for each line (the offset in the
+        text after a BOM)."""
         try:
             with open(self.path, "rb") as fh:
+                offset = 0
                 for number, line in enumerate(fh, start=1):
                     if number == 1 and line.startswith(UTF8_BOM):
                         line = line[len(UTF8_BOM) :]
-                    yield number, line[:-1] if line.endswith(b"\n") else line
+                    yield number, offset, line[:-1] if line.endswith(b"\n") else line
+                    offset += len(line)
         except OSError as exc:
             raise InputError(f"{self.path}: cannot read: {exc.strerror or exc}") from exc
 
     def _iterate(self, findings: Findings | None) -> Iterator[RawRecord]:
         index = 0
-        for number, line in self._lines():
+        for number, offset, line in self._lines():
             if not line.strip():
                 continue
-            problem = _line_problem(line, number)
+            problem = _line_problem(line, number, offset)
             if problem is not None:
                 if findings is not None:
                     findings.skip(_invalid_line(self.path, index, number, problem))
                 index += 1
                 continue
-            yield RawRecord(index, f"$[{index}]", number, line)
+            yield RawRecord(index, f"$[{index}]", number, line, offset)
             index += 1
 
 
@@ -97,29 +102,53 @@ class RecordFile:
     layout: str
     records: RecordSeq
     data: bytes = b""
+    _starts: list[list[int]] = field(default_factory=list, repr=False, compare=False)
+
+    def item_starts(self) -> list[int]:
+        """Where each item of a JSON array starts in ``data`` (found on first use: failure paths only)."""
+        if not self._starts:
+            self._starts.append(item_starts(self.data))
+        return self._starts[0]
 
 
-def _line_problem(line: bytes, number: int) -> str | None:
+def _line_problem(line: bytes, number: int, offset: int) -> str | None:
     try:
         msgspec.json.decode(line, type=msgspec.Raw)
-    except msgspec.DecodeError as exc:
-        text = str(exc)
-        if text.startswith("Input data was truncated"):
-            return "the JSON ends early (truncated file?)"
-        match = _BYTE_POS.search(text)
-        if match:
-            text = _BYTE_POS.sub(f"(line {number}, column {int(match.group(1)) + 1})", text)
-        return text
-    except RecursionError as exc:
-        return decode_problem(exc)
+    except msgspec.DecodeError:
+        problem = locate(line)
+        if problem is None:
+            return f"the JSON cannot be decoded (line {number})"
+        return str(in_line(problem, number, offset))
+    except RecursionError:
+        return f"{TOO_DEEP} at line {number}"
     return None
+
+
+def record_problem(records: RecordFile, record: RawRecord, exc: BaseException) -> str:
+    """Why ``record`` of ``records`` could not be decoded, placed in the file (line, column, byte offset):
+    in its line for JSON Lines, by finding where the item starts for a JSON array."""
+    if isinstance(exc, RecursionError):
+        return TOO_DEEP
+    problem = locate(record.raw)
+    if problem is None:
+        return "the JSON cannot be decoded"
+    if record.line is not None:
+        return str(in_line(problem, record.line, record.offset))
+    if records.layout == "json-array" and records.data:
+        starts = records.item_starts()
+        if record.index < len(starts):
+            start = starts[record.index]
+            placed = locate(records.data, start, start + len(memoryview(record.raw)))
+            if placed is not None:
+                return str(placed)
+    return str(problem)
 
 
 def _invalid_line(path: str, index: int, number: int, problem: str) -> Finding:
     return Finding(
         code="json-invalid-line",
         severity=Severity.ERROR,
-        message=f"line {number} is not valid JSON: {problem}",
+        message=f"not valid JSON: {problem}",
         file=path,
         index=index,
         path=f"$[{index}]",
@@ -128,21 +157,9 @@ def _invalid_line(path: str, index: int, number: int, problem: str) -> Finding:
     )
 
 
-def _line_col(data: bytes, pos: int) -> tuple[int, int]:
-    line = data.count(b"\n", 0, pos) + 1
-    col = pos - (data.rfind(b"\n", 0, pos) + 1) + 1
-    return line, col
-
-
-def _where(data: bytes, exc: msgspec.DecodeError, offset: int = 0) -> str:
-    text = str(exc)
-    if text.startswith("Input data was truncated"):
-        return "the JSON ends early (truncated file?)"
-    match = _BYTE_POS.search(text)
-    if match:
-        line, col = _line_col(data, offset + int(match.group(1)))
-        text = _BYTE_POS.sub(f"(line {line}, column {col})", text)
-    return text
+def _where(data: bytes) -> str:
+    problem = locate(data)
+    return str(problem) if problem is not None else "the JSON cannot be decoded"
 
 
 def split_records(path: str, findings: Findings | None = None) -> RecordFile:
@@ -158,9 +175,9 @@ def split_records(path: str, findings: Findings | None = None) -> RecordFile:
         try:
             items = msgspec.json.decode(data, type=list[msgspec.Raw])
         except msgspec.DecodeError as exc:
-            raise InputError(f"{path}: not valid JSON: {_where(data, exc)}") from exc
+            raise InputError(f"{path}: not valid JSON: {_where(data)}") from exc
         except RecursionError as exc:
-            raise InputError(f"{path}: {decode_problem(exc)}") from exc
+            raise InputError(f"{path}: {TOO_DEEP}") from exc
         records = [RawRecord(i, f"$[{i}]", None, raw) for i, raw in enumerate(items)]
         return RecordFile(path, "json-array", records, data)
     if first != b"{":
@@ -172,10 +189,10 @@ def split_records(path: str, findings: Findings | None = None) -> RecordFile:
         raw = msgspec.json.decode(data, type=msgspec.Raw)
         return RecordFile(path, "json-object", [RawRecord(0, "$", None, raw)], data)
     except msgspec.DecodeError as exc:
-        if "trailing characters" not in str(exc):
-            raise InputError(f"{path}: not valid JSON: {_where(data, exc)}") from exc
+        if not has_more_values(data):
+            raise InputError(f"{path}: not valid JSON: {_where(data)}") from exc
     except RecursionError as exc:
-        raise InputError(f"{path}: {decode_problem(exc)}") from exc
+        raise InputError(f"{path}: {TOO_DEEP}") from exc
     # Several top-level objects: JSON Lines in a .json file.
     del data
     return _json_lines(path, findings)
@@ -202,11 +219,11 @@ def _json_lines(path: str, findings: Findings | None) -> RecordFile:
             f"but the file starts with {stripped[:1].decode('utf-8', 'replace')!r}"
         )
     lines = JsonLines(path, findings)
-    for number, line in lines._lines():
+    for number, offset, line in lines._lines():
         if line.strip():
-            problem = _line_problem(line, number)
+            problem = _line_problem(line, number, offset)
             if problem is not None and (findings is None or number == 1):
-                raise InputError(f"{path}: line {number} is not valid JSON: {problem}")
+                raise InputError(f"{path}: not valid JSON: {problem}")
             break
     return RecordFile(path, "jsonl", lines, head)
 
@@ -217,9 +234,9 @@ def split_records_array(path: str, findings: Findings | None) -> RecordFile:
     try:
         items = msgspec.json.decode(data, type=list[msgspec.Raw])
     except msgspec.DecodeError as exc:
-        raise InputError(f"{path}: not valid JSON: {_where(data, exc)}") from exc
+        raise InputError(f"{path}: not valid JSON: {_where(data)}") from exc
     except RecursionError as exc:
-        raise InputError(f"{path}: {decode_problem(exc)}") from exc
+        raise InputError(f"{path}: {TOO_DEEP}") from exc
     return RecordFile(
         path, "json-array", [RawRecord(i, f"$[{i}]", None, raw) for i, raw in enumerate(items)], data
     )
@@ -232,3 +249,13 @@ def iter_objects(records: RecordSeq, limit: int) -> Iterator[tuple[RawRecord, ob
             yield record, msgspec.json.decode(record.raw)
         except DECODE_FAILURES:
             continue
+
+
+def first_undecodable(split: RecordFile, limit: int) -> str | None:
+    """Why the first of the first ``limit`` records that cannot be decoded fails (placed in the file)."""
+    for record in split.records[:limit]:
+        try:
+            msgspec.json.decode(record.raw)
+        except DECODE_FAILURES as exc:
+            return record_problem(split, record, exc)
+    return None

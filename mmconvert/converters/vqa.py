@@ -22,6 +22,7 @@ from mmconvert.converters.coco_objects import pick_prompt
 from mmconvert.errors import InputError, UsageError
 from mmconvert.findings import Finding, Findings, Severity
 from mmconvert.io import describe_decode_error, read_json_bytes
+from mmconvert.jsonerrors import type_mismatch
 from mmconvert.model import Media, MediaKind, Role, Sample, SourceRef, Turn
 from mmconvert.options import CocoOptions
 
@@ -67,11 +68,13 @@ def load_answers(path: str, findings: Findings) -> tuple[dict[Id, tuple[int, _An
     try:
         top = msgspec.json.decode(data, type=_AnswersTop)
     except msgspec.ValidationError as exc:
+        mismatch = type_mismatch(data, _AnswersTop)
         raise InputError(
-            f"--answers {path}: not a VQA annotations file (a JSON object with `annotations`): {exc}"
+            f"--answers {path}: not a VQA annotations file (a JSON object with `annotations`): "
+            + (str(mismatch) if mismatch is not None else "cannot be decoded")
         ) from exc
     except msgspec.DecodeError as exc:
-        raise InputError(describe_decode_error(path, exc)) from exc
+        raise InputError(describe_decode_error(path, exc, data)) from exc
     if not top.annotations:
         raise InputError(f"--answers {path}: no `annotations` key: not a VQA annotations file")
     out: dict[Id, tuple[int, _Annotation]] = {}

@@ -137,7 +137,13 @@ CASES: list[Case] = [
         "Error: in/captions.json: the file is not a JSON object; a COCO annotation file is a JSON "
         "object with `images` and `annotations`",
     ),
-    Case("truncated", GOOD[:40], 2, "Error: in/captions.json: the JSON ends early (truncated file?)"),
+    Case(
+        "truncated",
+        GOOD[:40],
+        2,
+        "Error: in/captions.json: a string is not closed before the end of the file (truncated file?) "
+        "at line 1, column 36 (byte offset 35)",
+    ),
     Case(
         "empty-file",
         b"",
@@ -214,19 +220,22 @@ CASES: list[Case] = [
         "nan",
         GOOD.replace(b'"width": 8', b'"width": NaN'),
         2,
-        f"Error: in/captions.json: JSON is malformed: invalid character (byte {WIDTH_AT})",
+        "Error: in/captions.json: `NaN` is not JSON (write null or a string) "
+        f"at line 1, column {WIDTH_AT + 1} (byte offset {WIDTH_AT})",
     ),
     Case(
         "infinity",
         GOOD.replace(b'"width": 8', b'"width": Infinity'),
         2,
-        f"Error: in/captions.json: JSON is malformed: invalid character (byte {WIDTH_AT})",
+        "Error: in/captions.json: `Infinity` is not JSON (write null or a string) "
+        f"at line 1, column {WIDTH_AT + 1} (byte offset {WIDTH_AT})",
     ),
     Case(
         "trailing-garbage",
         GOOD + b"}",
-        2,  # msgspec counts this one from 1
-        f"Error: in/captions.json: JSON is malformed: trailing characters (byte {len(GOOD) + 1})",
+        2,
+        "Error: in/captions.json: unexpected '}': more data after the end of the JSON value "
+        f"at line 1, column {len(GOOD) + 1} (byte offset {len(GOOD)})",
     ),
     Case(
         "utf16-bom",
@@ -244,19 +253,20 @@ CASES: list[Case] = [
         "invalid-utf8-caption",
         one_caption(caption="cafBAD").replace(b"BAD", b"\xe9"),
         2,
-        "Error: in/captions.json: not valid UTF-8 (byte 0xe9 in a string)",
+        "Error: in/captions.json: not valid UTF-8: byte 0xe9 at line 1, column 128 (byte offset 127)",
     ),
     Case(
         "invalid-utf8-file-name",
         one_image(file_name="BAD.png").replace(b"BAD", b"\xff"),
         2,
-        "Error: in/captions.json: not valid UTF-8 (byte 0xff in a string)",
+        "Error: in/captions.json: not valid UTF-8: byte 0xff at line 1, column 37 (byte offset 36)",
     ),
     Case(
         "raw-control-char",
         one_caption(caption="aCTRLb").replace(b"CTRL", b"\x01"),
         2,
-        f"Error: in/captions.json: JSON is malformed: invalid character (byte {CTRL_AT})",
+        "Error: in/captions.json: a raw control character (U+0001) inside a string; escape it "
+        f"at line 1, column {CTRL_AT + 1} (byte offset {CTRL_AT})",
     ),
     Case(
         "deep-nesting-top",

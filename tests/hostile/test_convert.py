@@ -73,13 +73,15 @@ CASES: list[Case] = [
         "truncated",
         GOOD[:30],
         2,
-        "Error: in/data.json: not valid JSON: the JSON ends early (truncated file?)",
+        "Error: in/data.json: not valid JSON: the JSON ends early (truncated file?) "
+        "at line 1, column 31 (byte offset 30)",
     ),
     Case(
         "truncated-jsonl",
         GOOD[1:30],
         2,
-        "Error: in/data.jsonl: line 1 is not valid JSON: the JSON ends early (truncated file?)",
+        "Error: in/data.jsonl: not valid JSON: the JSON ends early (truncated file?) "
+        "at line 1, column 30 (byte offset 29)",
         jsonl=True,
     ),
     Case(
@@ -131,13 +133,15 @@ CASES: list[Case] = [
         "nan",
         GOOD.replace(b'"A red square."', b"NaN"),
         2,
-        "Error: in/data.json: not valid JSON: JSON is malformed: invalid character (line 1, column 100)",
+        "Error: in/data.json: not valid JSON: `NaN` is not JSON (write null or a string) "
+        "at line 1, column 100 (byte offset 99)",
     ),
     Case(
         "raw-control-char",
         GOOD.replace(b"What", b"Wh\x01at"),
         2,
-        "Error: in/data.json: not valid JSON: JSON is malformed: invalid character (line 1, column 54)",
+        "Error: in/data.json: not valid JSON: a raw control character (U+0001) inside a string; "
+        "escape it at line 1, column 54 (byte offset 53)",
     ),
     Case(
         "deep-nesting",
@@ -150,15 +154,15 @@ CASES: list[Case] = [
         "deep-nesting-jsonl",
         b'{"messages": ' + DEEP + b"}\n",
         2,
-        "Error: in/data.jsonl: line 1 is not valid JSON: the JSON is nested too deeply to read "
-        "(arrays/objects inside each other hundreds of levels deep)",
+        "Error: in/data.jsonl: not valid JSON: the JSON is nested too deeply to read "
+        "(arrays/objects inside each other hundreds of levels deep) at line 1",
         jsonl=True,
     ),
     Case(
         "invalid-utf8-auto",
         GOOD.replace(b"What", b"Wh\xe9t"),
         2,
-        "Error: in/data.json: no JSON object records to detect the format from",
+        "Error: in/data.json: not valid UTF-8: byte 0xe9 at line 1, column 54 (byte offset 53)",
     ),
     Case(
         "input-is-folder",
@@ -173,7 +177,8 @@ CASES: list[Case] = [
         "invalid-utf8-record",
         GOOD.replace(b"What", b"Wh\xe9t"),
         1,
-        "  in/data.json:$[0]: the record cannot be decoded: not valid UTF-8 (byte 0xe9 in a string)",
+        "  in/data.json:$[0]: the record cannot be decoded: not valid UTF-8: byte 0xe9 "
+        "at line 1, column 54 (byte offset 53)",
         args=("--from", "sharegpt"),
     ),
     Case(
@@ -194,16 +199,16 @@ CASES: list[Case] = [
         "jsonl-bad-line-auto",
         json.dumps(GOOD_ROW).encode() + b"\n{oops\n",
         1,
-        "  in/data.jsonl:$[1] (line=2): line 2 is not valid JSON: JSON is malformed: expected "
-        "'\"' (line 2, column 2)",
+        "  in/data.jsonl:$[1] (line=2): not valid JSON: unexpected 'o': expected a key in double "
+        "quotes at line 2, column 2 (byte offset 139)",
         jsonl=True,
     ),
     Case(
         "jsonl-bad-line",
         json.dumps(GOOD_ROW).encode() + b"\n{oops\n",
         1,
-        "  in/data.jsonl:$[1] (line=2): line 2 is not valid JSON: JSON is malformed: expected "
-        "'\"' (line 2, column 2)",
+        "  in/data.jsonl:$[1] (line=2): not valid JSON: unexpected 'o': expected a key in double "
+        "quotes at line 2, column 2 (byte offset 139)",
         jsonl=True,
         args=("--from", "sharegpt"),
     ),

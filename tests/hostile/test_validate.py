@@ -171,16 +171,16 @@ CASES: list[Case] = [
         INFO,
         b"hello",
         1,
-        "  ds/d.json:line 1: not valid JSON or JSON Lines: line 1: JSON is malformed: invalid "
-        "character (byte 0) (datasets: JSON parse error)",
+        "  ds/d.json:line 1: not valid JSON or JSON Lines: unexpected 'h': expected a value at line 1, "
+        "column 1 (byte offset 0) (datasets: JSON parse error)",
     ),
     Case(
         "data-truncated",
         INFO,
         DATA[:30],
         1,
-        "  ds/d.json:line 1: not valid JSON or JSON Lines: line 1: the JSON ends early "
-        "(truncated file?) (datasets: JSON parse error)",
+        "  ds/d.json:line 1: not valid JSON or JSON Lines: the JSON ends early (truncated file?) "
+        "at line 1, column 31 (byte offset 30) (datasets: JSON parse error)",
     ),
     Case(
         "data-empty",
@@ -201,24 +201,24 @@ CASES: list[Case] = [
         INFO,
         DATA.replace(b"What", b"Wh\xe9t"),
         1,
-        "  ds/d.json:line 1: not valid JSON or JSON Lines: line 1: not valid UTF-8 (byte 0xe9 in "
-        "a string) (datasets: JSON parse error)",
+        "  ds/d.json:line 1: not valid JSON or JSON Lines: not valid UTF-8: byte 0xe9 at line 1, "
+        "column 54 (byte offset 53) (datasets: JSON parse error)",
     ),
     Case(
         "data-deep-nesting",
         INFO,
         b"[" * 100_000 + b"]" * 100_000,
         1,
-        "  ds/d.json:line 1: not valid JSON or JSON Lines: line 1: the JSON is nested too deeply "
-        "to read (arrays/objects inside each other hundreds of levels deep) (datasets: JSON parse error)",
+        "  ds/d.json:line 1: not valid JSON or JSON Lines: the JSON is nested too deeply to read "
+        "(arrays/objects inside each other hundreds of levels deep) at line 1 (datasets: JSON parse error)",
     ),
     Case(
         "data-deep-record",
         INFO,
         b'[{"messages": ' + DEEP + b"}]",
         1,
-        "  ds/d.json:line 1: not valid JSON or JSON Lines: line 1: the JSON is nested too deeply "
-        "to read (arrays/objects inside each other hundreds of levels deep) (datasets: JSON parse error)",
+        "  ds/d.json:line 1: not valid JSON or JSON Lines: the JSON is nested too deeply to read "
+        "(arrays/objects inside each other hundreds of levels deep) at line 1 (datasets: JSON parse error)",
     ),
     Case(
         "data-utf16",
@@ -232,24 +232,24 @@ CASES: list[Case] = [
         INFO,
         DATA.replace(b'"A."', b"NaN"),
         1,
-        "  ds/d.json:line 1: not valid JSON or JSON Lines: line 1: JSON is malformed: invalid "
-        "character (byte 99) (datasets: JSON parse error)",
+        "  ds/d.json:line 1: not valid JSON or JSON Lines: `NaN` is not JSON (write null or a string) "
+        "at line 1, column 100 (byte offset 99) (datasets: JSON parse error)",
     ),
     Case(
         "data-1e400",
         INFO,
         DATA.replace(b'"A."', b"1e400"),
         1,
-        "  ds/d.json:line 1: not valid JSON or JSON Lines: line 1: Number out of range - at "
-        "`$[0][...][1][...]` (datasets: JSON parse error)",
+        "  ds/d.json:line 1: not valid JSON or JSON Lines: the number `1e400` is out of range "
+        "(beyond a 64-bit float) at line 1, column 100 (byte offset 99) (datasets: JSON parse error)",
     ),
     Case(
         "data-jsonl-bad-line",
         _info(file_name="d.jsonl"),
         json.dumps(ROW).encode() + b"\n{oops\n",
         1,
-        "  ds/d.jsonl:line 2: not valid JSON or JSON Lines: line 2: JSON is malformed: object "
-        "keys must be strings (byte 1) (datasets: JSON parse error)",
+        "  ds/d.jsonl:line 2: not valid JSON or JSON Lines: unexpected 'o': expected a key in double "
+        "quotes at line 2, column 2 (byte offset 128) (datasets: JSON parse error)",
         data_name="d.jsonl",
     ),
     Case("data-is-folder", INFO, None, 1, "  ds/d.json: File ds/d.json not found.", data_name="d.json/x"),
