@@ -58,7 +58,7 @@ class MmconvertGroup(click.Group):
             ctx.exit(130)
         except Exception as exc:
             if ctx.obj and ctx.obj.get("debug"):
-                traceback.print_exc()
+                click.echo(traceback.format_exc(), err=True, nl=False)
             else:
                 click.echo(
                     f"mmconvert: internal error ({type(exc).__name__}: {exc}). Sorry, this is a bug; "
