@@ -124,7 +124,7 @@ NOTE_SEVERITY: dict[Reason, Severity] = {
     Reason.HIGH_BIT_DEPTH: Severity.WARNING,
     Reason.LARGE_IMAGE: Severity.WARNING,
     Reason.SIZE_MISMATCH: Severity.WARNING,
-    Reason.CHECK_SKIPPED: Severity.INFO,
+    Reason.CHECK_SKIPPED: Severity.WARNING,  # asked for and not done: the terminal must say so
 }
 
 
@@ -598,7 +598,8 @@ def _check_av(path: str, kind: str, tier: CheckTier) -> MediaCheck:
             notes=(
                 (
                     Reason.CHECK_SKIPPED,
-                    f"{kind} files were only checked to exist: PyAV is not installed (pip install av)",
+                    "was only checked to exist, like every video and audio file: PyAV is not "
+                    "installed (pip install 'mmconvert[video]')",
                 ),
             ),
         )

@@ -97,6 +97,8 @@ class MediaProbe:
         self._index = DirectoryIndex()
         self._cache: dict[str, tuple[str, str] | None] = {}
         self._sizes: dict[str, tuple[int, int]] = {}
+        #: Why some files were checked less deeply than asked (PyAV missing), once per run.
+        self.skipped: str | None = None
 
     def check_many(self, items: dict[str, str]) -> None:
         """Check ``{path: kind}`` (those not checked yet) in one batch."""
@@ -113,6 +115,9 @@ class MediaProbe:
             return
         for path in todo:
             check = checks.get(path)
+            for reason, note in getattr(check, "notes", ()):
+                if reason == "check-skipped" and self.skipped is None:
+                    self.skipped = f"{todo[path]} file {path!r} {note}"
             problem = getattr(check, "problem", None)
             width, height = getattr(check, "width", None), getattr(check, "height", None)
             if isinstance(width, int) and isinstance(height, int):
@@ -985,4 +990,6 @@ def validate_folder(
         validate_dataset(name, registry[name], dataset_dir, registry_path, options, findings, probe)
         for name in wanted
     ]
+    if probe.skipped is not None:
+        findings.add(Finding("media-check-skipped", Severity.WARNING, probe.skipped, file=registry_path))
     return ValidateResult(dataset_dir, registry_path, results, findings)

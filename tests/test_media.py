@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import random
 import struct
@@ -21,6 +22,8 @@ from mmconvert.media import (
     write_quarantine,
 )
 from mmconvert.options import CheckTier
+
+from .conftest import run_cli
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
@@ -343,3 +346,64 @@ def test_a_fifo_named_like_an_image_does_not_hang(tmp_path: Path) -> None:
         (check,) = check_media_files([str(fifo)], tier, jobs=1).values()
         assert check.problem is Reason.NOT_FILE
         assert check.message == "is not a regular file (a device, socket or fifo)"
+
+
+def _no_pyav() -> None:
+    try:
+        import av  # type: ignore[import-not-found]  # noqa: F401
+    except ImportError:
+        return
+    pytest.skip("PyAV is installed here")
+
+
+def _video_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "ds"
+    folder.mkdir()
+    (folder / "clip.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42")
+    rows = [{"messages": [{"role": "user", "content": "<video>Hi"}, {"role": "assistant", "content": "Yo"}]}]
+    rows[0]["videos"] = ["clip.mp4"]  # type: ignore[assignment]
+    (folder / "v.json").write_text(json.dumps(rows), encoding="utf-8")
+    entry = {
+        "file_name": "v.json",
+        "formatting": "sharegpt",
+        "columns": {"messages": "messages", "videos": "videos"},
+    }
+    entry["tags"] = {  # type: ignore[assignment]
+        "role_tag": "role",
+        "content_tag": "content",
+        "user_tag": "user",
+        "assistant_tag": "assistant",
+        "observation_tag": "observation",
+        "function_tag": "function_call",
+        "system_tag": "system",
+    }
+    (folder / "dataset_info.json").write_text(json.dumps({"v": entry}), encoding="utf-8")
+    return folder
+
+
+def test_decode_without_pyav_says_so_on_the_terminal(tmp_path: Path) -> None:
+    """--check decode that cannot open videos is a warning on stderr, for validate and convert alike."""
+    _no_pyav()
+    folder = _video_folder(tmp_path)
+    line = (
+        "was only checked to exist, like every video and audio file: PyAV is not installed "
+        "(pip install 'mmconvert[video]')"
+    )
+    code, _out, err = run_cli(["validate", str(folder), "--check", "decode"], tmp_path)
+    assert code == 0
+    assert "warning media-check-skipped (1):" in err
+    assert f"video file {str(folder / 'clip.mp4')!r} {line}" in err
+    code, _out, err = run_cli(
+        ["convert", str(folder / "v.json"), "--from", "sharegpt", "--media-dir", str(folder), "-o", "out"],
+        tmp_path,
+    )
+    assert code == 0 and "media-check-skipped" not in err  # only asked for at --check decode
+    code, _out, err = run_cli(
+        [
+            *("convert", str(folder / "v.json"), "--from", "sharegpt"),
+            *("--media-dir", str(folder), "-o", "out2", "--check", "decode"),
+        ],
+        tmp_path,
+    )
+    assert code == 0
+    assert f"video file {folder / 'clip.mp4'} {line}" in err
