@@ -190,47 +190,22 @@ def write_entry(folder: str | os.PathLike[str], name: str, entry: dict[str, Any]
 # ---------------------------------------------------------------------------------------------------
 # Linting entries (``mmconvert validate``): what LF 0.9.5 silently ignores or resets
 
-ENTRY_KEYS = (
-    "file_name",
-    "hf_hub_url",
-    "ms_hub_url",
-    "om_hub_url",
-    "script_url",
-    "cloud_file_name",
-    "formatting",
-    "ranking",
-    "subset",
-    "split",
-    "folder",
-    "num_samples",
-    "columns",
-    "tags",
-)
+
+def _schema_names(*keys: str) -> tuple[str, ...]:
+    """Names listed in the shipped entry schema (``dataset_info_entry.schema.json``) at ``keys``."""
+    from mmconvert.schemas import load_schema
+
+    node: Any = load_schema("dataset_info_entry")
+    for key in keys:
+        node = node[key]
+    return tuple(node)
+
+
+#: The attributes LF 0.9.5's ``DatasetAttr`` reads, from the shipped schema (the one place they are listed).
+ENTRY_KEYS = _schema_names("properties")
 #: LF 0.9.5's ``DatasetAttr`` column and tag attribute names (``parser.DatasetAttr.join``).
-ENTRY_COLUMN_KEYS = (
-    "prompt",
-    "query",
-    "response",
-    "history",
-    "messages",
-    "system",
-    "tools",
-    "images",
-    "videos",
-    "audios",
-    "chosen",
-    "rejected",
-    "kto_tag",
-)
-ENTRY_TAG_KEYS = (
-    "role_tag",
-    "content_tag",
-    "user_tag",
-    "assistant_tag",
-    "observation_tag",
-    "function_tag",
-    "system_tag",
-)
+ENTRY_COLUMN_KEYS = _schema_names("properties", "columns", "propertyNames", "enum")
+ENTRY_TAG_KEYS = _schema_names("properties", "tags", "propertyNames", "enum")
 _ALPACA_DEFAULTS = {"prompt": "instruction", "query": "input", "response": "output"}
 
 
@@ -264,25 +239,11 @@ def lint_entry(name: str, entry: Any, registry_path: str) -> list[Any]:
             )
         )
 
-    for key in entry:
-        if key not in ENTRY_KEYS:
-            warn(
-                "entry-unknown-key",
-                f"unknown attribute {key!r}: LF ignores it silently{_did_you_mean(key, ENTRY_KEYS)}",
-                "remove or rename it",
-                f".{key}",
-            )
+    for code, message, hint, path in _schema_warnings(entry):
+        warn(code, message, hint, path)
     formatting = entry.get("formatting", "alpaca")
     columns = entry.get("columns")
     if isinstance(columns, dict):
-        for key in columns:
-            if key not in ENTRY_COLUMN_KEYS:
-                warn(
-                    "entry-unknown-column",
-                    f"unknown column attribute {key!r}: LF ignores it{_did_you_mean(key, ENTRY_COLUMN_KEYS)}",
-                    "column attributes are: " + ", ".join(ENTRY_COLUMN_KEYS),
-                    f".columns.{key}",
-                )
         if formatting == "alpaca":
             reset = [k for k in _ALPACA_DEFAULTS if k not in columns]
             if reset:
@@ -305,14 +266,6 @@ def lint_entry(name: str, entry: Any, registry_path: str) -> list[Any]:
             )
     tags = entry.get("tags")
     if isinstance(tags, dict):
-        for key in tags:
-            if key not in ENTRY_TAG_KEYS:
-                warn(
-                    "entry-unknown-tag",
-                    f"unknown tag attribute {key!r}: LF ignores it{_did_you_mean(key, ENTRY_TAG_KEYS)}",
-                    "tag attributes are: " + ", ".join(ENTRY_TAG_KEYS),
-                    f".tags.{key}",
-                )
         missing = [k for k in ENTRY_TAG_KEYS if k not in tags]
         if missing and formatting in ("sharegpt", "openai"):
             warn(
@@ -323,12 +276,41 @@ def lint_entry(name: str, entry: Any, registry_path: str) -> list[Any]:
                 "function_tag, system_tag)",
                 ".tags",
             )
-    ranking = entry.get("ranking", False)
-    if not isinstance(ranking, bool):
-        warn(
-            "entry-ranking-type",
-            f"ranking is {json.dumps(ranking)}, not a JSON boolean: LF compares it with `is True`/`is False`",
-            "write true or false without quotes",
-            ".ranking",
-        )
     return found
+
+
+def _schema_warnings(entry: dict[str, Any]) -> Iterator[tuple[str, str, str, str]]:
+    """``(code, message, hint, JSON sub-path)`` for what the shipped entry schema rejects and LF ignores
+    or misreads silently: unknown attributes (typos), unknown column and tag names, a ``ranking`` that
+    is not a boolean.  Found by jsonschema; the wording is built from the error's path and value."""
+    from mmconvert.schemas import validator
+
+    for error in sorted(validator("dataset_info_entry").iter_errors(entry), key=lambda e: list(e.path)):
+        where = list(error.absolute_path)
+        schema_path = list(error.absolute_schema_path)
+        if error.validator == "additionalProperties" and not where:
+            for key in entry:
+                if key not in ENTRY_KEYS:
+                    yield (
+                        "entry-unknown-key",
+                        f"unknown attribute {key!r}: LF ignores it silently{_did_you_mean(key, ENTRY_KEYS)}",
+                        "remove or rename it",
+                        f".{key}",
+                    )
+        elif "propertyNames" in schema_path and where in (["columns"], ["tags"]):
+            key, known = error.instance, ENTRY_COLUMN_KEYS if where == ["columns"] else ENTRY_TAG_KEYS
+            what = "column" if where == ["columns"] else "tag"
+            yield (
+                f"entry-unknown-{what}",
+                f"unknown {what} attribute {key!r}: LF ignores it{_did_you_mean(key, known)}",
+                f"{what} attributes are: " + ", ".join(known),
+                f".{where[0]}.{key}",
+            )
+        elif where == ["ranking"] and error.validator == "type":
+            yield (
+                "entry-ranking-type",
+                f"ranking is {json.dumps(error.instance)}, not a JSON boolean: LF compares it with "
+                "`is True`/`is False`",
+                "write true or false without quotes",
+                ".ranking",
+            )

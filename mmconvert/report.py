@@ -54,7 +54,31 @@ def check_report_target(path: str | os.PathLike[str]) -> None:
         raise UsageError(f"--report {os.fspath(path)}: the folder {folder} does not exist")
 
 
+#: Findings checked against the schema before a report is written (the rest have the same shape).
+CHECKED_FINDINGS = 100
+
+
+def check_report(report: dict[str, Any]) -> None:
+    """Check ``report`` against the shipped ``report.schema.json`` (its first findings only: they are all
+    of one type) so that a report never leaves mmconvert in a shape its schema does not promise.
+
+    A mismatch is mmconvert's bug: it raises :class:`ReportShapeError` naming the JSON path."""
+    from mmconvert.schemas import validator
+
+    head = msgspec.to_builtins({**report, "findings": report["findings"][:CHECKED_FINDINGS]})
+    errors = sorted(validator("report").iter_errors(head), key=lambda e: list(e.absolute_path))
+    if errors:
+        error = errors[0]
+        path = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+        raise ReportShapeError(f"the report does not match report.schema.json at {path}: {error.message}")
+
+
+class ReportShapeError(RuntimeError):
+    """The report about to be written breaks its own schema (a bug in mmconvert, not in the data)."""
+
+
 def write_report(path: str | os.PathLike[str], report: dict[str, Any]) -> None:
+    check_report(report)
     data = msgspec.json.format(msgspec.json.encode(report), indent=2) + b"\n"
     try:
         with atomic_output(path) as fh:

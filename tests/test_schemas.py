@@ -89,3 +89,57 @@ def test_dataset_info_entry_schema_on_lf_registry(shared_data: Path) -> None:
         "'true' is not of type 'boolean'"
     ]
     assert _errors("dataset_info_entry", {"formatting": "sharegpt"}) != []
+
+
+def test_report_is_checked_against_its_schema_before_it_is_written(tmp_path: Path) -> None:
+    from mmconvert.findings import Findings
+    from mmconvert.report import ReportShapeError, build_report, write_report
+
+    report = build_report("convert", Findings(), ok=True)
+    write_report(tmp_path / "r.json", report)
+    broken = {**report, "ok": "yes"}
+    with pytest.raises(ReportShapeError, match=r"^the report does not match report.schema.json at \$\.ok: "):
+        write_report(tmp_path / "bad.json", broken)
+    assert not (tmp_path / "bad.json").exists()
+
+
+def test_registry_lint_comes_from_the_entry_schema() -> None:
+    """Unknown attributes, columns and tags, and a non-boolean ranking, are found by jsonschema with the
+    shipped schema; adding a name to the schema is enough for the lint to accept it."""
+    from mmconvert.dataset_info import ENTRY_COLUMN_KEYS, ENTRY_KEYS, ENTRY_TAG_KEYS, lint_entry
+
+    schema = load_schema("dataset_info_entry")
+    assert tuple(schema["properties"]) == ENTRY_KEYS
+    assert tuple(schema["properties"]["columns"]["propertyNames"]["enum"]) == ENTRY_COLUMN_KEYS
+    assert tuple(schema["properties"]["tags"]["propertyNames"]["enum"]) == ENTRY_TAG_KEYS
+    entry = {
+        "file_name": "a.json",
+        "formatting": "sharegpt",
+        "colums": {},
+        "ranking": "true",
+        "columns": {"messages": "m", "imgs": "i"},
+        "tags": {**{k: k for k in ENTRY_TAG_KEYS}, "role_tg": "r"},
+    }
+    found = [(f.code, f.path, f.message) for f in lint_entry("x", entry, "r.json")]
+    assert found == [
+        (
+            "entry-unknown-key",
+            "$.x.colums",
+            "unknown attribute 'colums': LF ignores it silently; did you mean 'columns'?",
+        ),
+        (
+            "entry-unknown-column",
+            "$.x.columns.imgs",
+            "unknown column attribute 'imgs': LF ignores it; did you mean 'images'?",
+        ),
+        (
+            "entry-ranking-type",
+            "$.x.ranking",
+            'ranking is "true", not a JSON boolean: LF compares it with `is True`/`is False`',
+        ),
+        (
+            "entry-unknown-tag",
+            "$.x.tags.role_tg",
+            "unknown tag attribute 'role_tg': LF ignores it; did you mean 'role_tag'?",
+        ),
+    ]
