@@ -37,7 +37,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """``slow`` tests run only when asked for: without ``-m`` they are skipped; any ``-m`` expression
-    (``-m slow``, ``-m lf_oracle``) decides by itself."""
+    (``-m slow``, ``-m lf_oracle``) decides by itself.
+
+    A test that reads ``../shared/data`` (the ``shared_data`` fixture) must say so with the
+    ``shared_data`` marker: every other test runs from a clone alone."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if "shared_data" in getattr(item, "fixturenames", ())
+        and item.get_closest_marker("shared_data") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "these tests use the shared_data fixture without @pytest.mark.shared_data (bundle the files "
+            "under fixtures/thirdparty instead, or mark the test): " + ", ".join(unmarked)
+        )
     if config.getoption("markexpr"):
         return
     skip = pytest.mark.skip(reason="slow: run with -m slow")
