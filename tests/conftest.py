@@ -1,4 +1,9 @@
-"""Shared test helpers: where the third-party data is, the golden-file switch, the LF oracle."""
+"""Shared test helpers: where the third-party data is, the golden-file switch, the LF oracle.
+
+Real third-party files that the tests use are bundled under ``fixtures/thirdparty`` (``THIRDPARTY``;
+sources and licenses in ``fixtures/README.md``).  Files that may not be bundled (non-commercial or of
+unclear license) stay in ``../shared/data``; only tests marked ``shared_data`` read them, through the
+``shared_data`` fixture, and they are skipped when that folder is absent."""
 
 from __future__ import annotations
 
@@ -15,6 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MMCONVERT_SHARED", ROOT.parent / "shared"))
 SHARED_DATA = SHARED / "data"
 FIXTURES = ROOT / "fixtures"
+#: Real third-party files bundled with the repository, in their upstream layout.
+THIRDPARTY = FIXTURES / "thirdparty"
 ORACLE = SHARED / "lf-oracle" / "lf_oracle.py"
 LF_VENV = Path(os.environ.get("LF_VENV", "/tmp/lf-venv"))
 
@@ -30,7 +37,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """``slow`` tests run only when asked for: without ``-m`` they are skipped; any ``-m`` expression
-    (``-m slow``, ``-m lf_oracle``) decides by itself."""
+    (``-m slow``, ``-m lf_oracle``) decides by itself.
+
+    A test that reads ``../shared/data`` (the ``shared_data`` fixture) must say so with the
+    ``shared_data`` marker: every other test runs from a clone alone."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if "shared_data" in getattr(item, "fixturenames", ())
+        and item.get_closest_marker("shared_data") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "these tests use the shared_data fixture without @pytest.mark.shared_data (bundle the files "
+            "under fixtures/thirdparty instead, or mark the test): " + ", ".join(unmarked)
+        )
     if config.getoption("markexpr"):
         return
     skip = pytest.mark.skip(reason="slow: run with -m slow")
@@ -46,8 +67,9 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
 
 @pytest.fixture
 def shared_data() -> Path:
+    """``../shared/data``, for the ``shared_data``-marked tests on files that are not bundled."""
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"shared data not found at {SHARED_DATA}")
+        pytest.skip(f"shared_data: {SHARED_DATA} not found (real files that are not bundled)")
     return SHARED_DATA
 
 
@@ -60,8 +82,10 @@ def run_oracle(
 ) -> dict[str, Any]:
     """Ask the real LLaMA-Factory 0.9.5 about a dataset folder; skips when its venv is absent."""
     python = LF_VENV / "bin" / "python"
-    if not python.exists() or not ORACLE.exists():
+    if not python.exists():
         pytest.skip(f"LF oracle venv not found at {LF_VENV} (run ../shared/lf-oracle/setup.sh)")
+    if not ORACLE.exists():
+        pytest.skip(f"LF oracle script not found at {ORACLE} (it comes with ../shared)")
     cmd = [
         str(python),
         str(ORACLE),

@@ -1,5 +1,6 @@
 """alpaca2lf / convert --from alpaca / --to llamafactory-alpaca through click's CliRunner: exit codes,
-exact messages, round trips, and the real LF demo files (used in place from ../shared/data)."""
+exact messages, round trips, and LF's demo files: stand-ins of their shape (tests/standins.py), and the
+real files in ../shared/data in the ``shared_data`` tests (they may not be bundled)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from .conftest import run_cli as _run
+from .standins import alpaca_en_like, dpo_en_like, kto_en_like, llava_qa_like
 
 GOLDEN = Path(__file__).parent / "golden" / "alpaca"
 ROUND_TRIPS = sorted(p.name for p in GOLDEN.glob("*roundtrip"))
@@ -132,7 +134,7 @@ def test_preference_with_tag_only_in_chosen_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
-# --- the real demo files, in place --------------------------------------------------------------
+# --- LF's demo files (stand-ins; the real ones in place from ../shared/data) ------------------------
 
 
 def _convert(tmp_path: Path, source: Path, name: str, *extra: str) -> list[dict[str, Any]]:
@@ -142,31 +144,39 @@ def _convert(tmp_path: Path, source: Path, name: str, *extra: str) -> list[dict[
     return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 
 
-def test_alpaca_en_demo_keeps_lfs_view_of_every_record(tmp_path: Path, shared_data: Path) -> None:
-    source = shared_data / "llamafactory" / "data" / "alpaca_en_demo.json"
+def _keeps_lfs_view_of_every_record(tmp_path: Path, source: Path, total: int, canonical: int) -> None:
     records = json.loads(source.read_text(encoding="utf-8"))
     rows = _convert(tmp_path, source, "demo", "--from", "alpaca", "--to", "llamafactory-alpaca")
-    assert len(rows) == len(records) == 999
+    assert len(rows) == len(records) == total
     for record, row in zip(records, rows, strict=True):
         assert row == {
             "instruction": "\n".join(p for p in (record["instruction"], record["input"]) if p),
             "input": "",
             "output": record["output"],
         }
-    canonical = [r for r in records if not r["input"]]
-    assert len(canonical) == 587
+    assert len([r for r in records if not r["input"]]) == canonical
     assert all(rows[i] == r for i, r in enumerate(records) if not r["input"])
 
 
-def test_dpo_and_kto_demos_agree_across_layouts(tmp_path: Path, shared_data: Path) -> None:
+def test_alpaca_en_demo_keeps_lfs_view_of_every_record(tmp_path: Path) -> None:
+    source = alpaca_en_like(tmp_path / "src" / "alpaca_en_demo.json")
+    _keeps_lfs_view_of_every_record(tmp_path, source, 7, 4)
+
+
+@pytest.mark.shared_data
+def test_real_alpaca_en_demo_keeps_lfs_view_of_every_record(tmp_path: Path, shared_data: Path) -> None:
+    source = shared_data / "llamafactory" / "data" / "alpaca_en_demo.json"
+    _keeps_lfs_view_of_every_record(tmp_path, source, 999, 587)
+
+
+def _dpo_and_kto_agree_across_layouts(tmp_path: Path, data: Path, counts: dict[str, int]) -> None:
     """sharegpt-layout demo -> LF alpaca -> back to LF sharegpt == the sharegpt export done directly."""
-    data = shared_data / "llamafactory" / "data"
     for demo, extra in (("dpo_en_demo", []), ("kto_en_demo", [])):
         direct = _convert(tmp_path, data / f"{demo}.json", f"{demo}_sg", "--from", "sharegpt", *extra)
         alpaca_rows = _convert(
             tmp_path, data / f"{demo}.json", f"{demo}_al", "--from", "sharegpt", "--to", "llamafactory-alpaca"
         )
-        assert len(direct) == len(alpaca_rows) == 300
+        assert len(direct) == len(alpaca_rows) == counts[demo]
         again = _convert(tmp_path, tmp_path / "out" / f"{demo}_al.json", f"{demo}_back", "--from", "alpaca")
         assert again == direct, demo
     info = json.loads((tmp_path / "out" / "dataset_info.json").read_text(encoding="utf-8"))
@@ -183,19 +193,42 @@ def test_dpo_and_kto_demos_agree_across_layouts(tmp_path: Path, shared_data: Pat
     assert "ranking" not in info["kto_en_demo_al"]
 
 
-def test_llava_gpt4_qa_jsonl(tmp_path: Path, shared_data: Path) -> None:
+def test_dpo_and_kto_demos_agree_across_layouts(tmp_path: Path) -> None:
+    data = tmp_path / "src"
+    dpo_en_like(data / "dpo_en_demo.json")
+    kto_en_like(data / "kto_en_demo.json")
+    _dpo_and_kto_agree_across_layouts(tmp_path, data, {"dpo_en_demo": 3, "kto_en_demo": 4})
+
+
+@pytest.mark.shared_data
+def test_real_dpo_and_kto_demos_agree_across_layouts(tmp_path: Path, shared_data: Path) -> None:
+    data = shared_data / "llamafactory" / "data"
+    _dpo_and_kto_agree_across_layouts(tmp_path, data, {"dpo_en_demo": 300, "kto_en_demo": 300})
+
+
+def _llava_qa_jsonl(tmp_path: Path, source: Path, total: int) -> None:
     """LLaVA's alpaca-like eval file: `image` strings without a tag; each image gets one <image>."""
-    source = shared_data / "llava" / "playground" / "data" / "coco2014_val_gpt4_qa_30x3.jsonl"
     lines = [json.loads(line) for line in source.read_text(encoding="utf-8").splitlines() if line.strip()]
     images = tmp_path / "coco"
     images.mkdir()
     for name in {r["image"] for r in lines}:
         (images / name).write_bytes(b"")  # existence is what --check exists looks at
     rows = _convert(tmp_path, source, "qa", "--from", "alpaca", "--media-dir", str(images))
-    assert len(rows) == len(lines) == 90
+    assert len(rows) == len(lines) == total
     for line, row in zip(lines, rows, strict=True):
         assert row["messages"][0] == {"role": "user", "content": "<image>" + line["instruction"]}
         assert row["images"] == [f"../coco/{line['image']}"]
+
+
+def test_llava_gpt4_qa_jsonl(tmp_path: Path) -> None:
+    """A stand-in of LLaVA's GPT-4 QA file (its text is under OpenAI's terms; the real one: next test)."""
+    _llava_qa_jsonl(tmp_path, llava_qa_like(tmp_path / "src" / "coco2014_val_gpt4_qa_30x3.jsonl"), 9)
+
+
+@pytest.mark.shared_data
+def test_real_llava_gpt4_qa_jsonl(tmp_path: Path, shared_data: Path) -> None:
+    source = shared_data / "llava" / "playground" / "data" / "coco2014_val_gpt4_qa_30x3.jsonl"
+    _llava_qa_jsonl(tmp_path, source, 90)
 
 
 @pytest.mark.parametrize("case", ["vision", "preference", "kto"])

@@ -19,7 +19,11 @@ from mmconvert.model import Role, Sample, SourceRef, Turn
 from mmconvert.options import PlaceholderTokens
 from mmconvert.roles import check_conversation
 
+from .conftest import THIRDPARTY
 from .conftest import run_cli as _run
+from .standins import SCIENCEQA_IMAGES, lf_data_folder, lf_media, scienceqa_like
+
+SCIENCEQA = "llava/playground/data/eval/scienceqa/llava_test_CQM-A.first200.json"
 
 
 def _write(path: Path, rows: list[object]) -> None:
@@ -30,40 +34,58 @@ def _pair(user: str, answer: str) -> list[dict[str, str]]:
     return [{"from": "human", "value": user}, {"from": "gpt", "value": answer}]
 
 
-def test_fastchat_detected_and_converted(shared_data: Path, tmp_path: Path) -> None:
-    source = shared_data / "fastchat/data/dummy_conversation.json"
+def test_fastchat_detected_and_converted(tmp_path: Path) -> None:
+    source = THIRDPARTY / "fastchat/data/dummy_conversation.json"
     code, out, err = _run(["convert", str(source), "-o", "data", "--name", "fc"], tmp_path)
     assert code == 0, err
     assert err == f"{source}: detected sharegpt (`conversations` records; keys seen: conversations, id)\n"
     assert out == "Wrote 500 samples to data/fc.json and entry 'fc' in data/dataset_info.json\n"
 
 
-def test_auto_detects_llava_and_openai(shared_data: Path, tmp_path: Path) -> None:
-    llava = shared_data / "llava/playground/data/eval/scienceqa/llava_test_CQM-A.first200.json"
-    code, _, err = _run(["convert", str(llava), "--dry-run", "--check", "none"], tmp_path)
+def _detected_as_llava(llava: Path, cwd: Path) -> None:
+    code, _, err = _run(["convert", str(llava), "--dry-run", "--check", "none"], cwd)
     assert code == 0, err
     assert err.splitlines()[0].endswith(
         "detected llava (`conversations` records with an `image` field; keys seen: conversations, id, image)"
     )
-    xtuner = shared_data / "xtuner_hybrid/xtuner/configs/internlm/internlm2_chat_1_8b/hybrid/multi_modal.json"
+
+
+def test_auto_detects_llava_and_openai(tmp_path: Path) -> None:
+    # LLaVA's ScienceQA file is CC BY-NC-SA: a stand-in of its shape (the real one: the next test).
+    _detected_as_llava(scienceqa_like(tmp_path / "src" / "llava_test_CQM-A.json"), tmp_path)
+    xtuner = THIRDPARTY / "xtuner_hybrid/xtuner/configs/internlm/internlm2_chat_1_8b/hybrid/multi_modal.json"
     code, out, err = _run(["convert", str(xtuner), "--dry-run", "--check", "none"], tmp_path)
     assert code == 0, err
     assert "detected openai (`messages` with content parts" in err
     assert out == "Dry run: 1 samples would be written as 'converted'\n"
 
 
-def test_missing_llava_images_named_and_nothing_written(shared_data: Path, tmp_path: Path) -> None:
-    llava = shared_data / "llava/playground/data/eval/scienceqa/llava_test_CQM-A.first200.json"
-    code, out, err = _run(["convert", str(llava), "--from", "llava", "-o", "data", "--name", "sqa"], tmp_path)
+@pytest.mark.shared_data
+def test_auto_detects_llava_on_the_real_scienceqa_file(shared_data: Path, tmp_path: Path) -> None:
+    _detected_as_llava(shared_data / SCIENCEQA, tmp_path)
+
+
+def _missing_llava_images(llava: Path, cwd: Path, missing: int) -> None:
+    code, out, err = _run(["convert", str(llava), "--from", "llava", "-o", "data", "--name", "sqa"], cwd)
     assert code == 1
     assert out == ""
-    assert "error media-missing (97):" in err
-    assert err.splitlines()[-1] == "Error: 97 error(s) in the data; nothing was written"
-    assert not (tmp_path / "data").exists()
+    assert f"error media-missing ({missing}):" in err
+    assert err.splitlines()[-1] == f"Error: {missing} error(s) in the data; nothing was written"
+    assert not (cwd / "data").exists()
 
 
-def test_ms_swift_inline_img_urls_are_named(shared_data: Path, tmp_path: Path) -> None:
-    source = shared_data / "ms_swift/tests/llm/data/multi_modal_1.jsonl"
+def test_missing_llava_images_named_and_nothing_written(tmp_path: Path) -> None:
+    llava = scienceqa_like(tmp_path / "src" / "llava_test_CQM-A.json")
+    _missing_llava_images(llava, tmp_path, SCIENCEQA_IMAGES)
+
+
+@pytest.mark.shared_data
+def test_missing_llava_images_on_the_real_scienceqa_file(shared_data: Path, tmp_path: Path) -> None:
+    _missing_llava_images(shared_data / SCIENCEQA, tmp_path, 97)
+
+
+def test_ms_swift_inline_img_urls_are_named(tmp_path: Path) -> None:
+    source = THIRDPARTY / "ms_swift/tests/llm/data/multi_modal_1.jsonl"
     code, _, err = _run(["convert", str(source), "--from", "sharegpt", "-o", "data"], tmp_path)
     assert code == 1
     assert "error conversation-missing (3):" in err
@@ -226,15 +248,25 @@ def test_split_records_layouts(tmp_path: Path) -> None:
         split_records(str(tmp_path / "bad.jsonl"), Findings())
 
 
+_LF_SHAREGPT_DEMOS = ("mllm_demo", "glaive_toolcall_en_demo", "dpo_en_demo", "kto_en_demo")
+
+
 @pytest.mark.parametrize("fmt", ["json", "jsonl"])
-def test_round_trip_lf_sharegpt_is_identical(shared_data: Path, tmp_path: Path, fmt: str) -> None:
-    """LF file -> model -> LF file: our own canonical output reads back byte for byte."""
-    sources = [
-        shared_data / "llamafactory/data/mllm_demo.json",
-        shared_data / "llamafactory/data/glaive_toolcall_en_demo.json",
-        shared_data / "llamafactory/data/dpo_en_demo.json",
-        shared_data / "llamafactory/data/kto_en_demo.json",
-    ]
+def test_round_trip_lf_sharegpt_is_identical(tmp_path: Path, fmt: str) -> None:
+    """LF file -> model -> LF file: our own canonical output reads back byte for byte.  LF's own
+    ``mllm_demo.json``; stand-ins for the demos that are not bundled (the real ones: the next test)."""
+    folder = lf_data_folder(tmp_path / "lf")
+    _round_trip([folder / f"{name}.json" for name in _LF_SHAREGPT_DEMOS], tmp_path, fmt)
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize("fmt", ["json", "jsonl"])
+def test_round_trip_real_lf_demos_is_identical(shared_data: Path, tmp_path: Path, fmt: str) -> None:
+    folder = shared_data / "llamafactory/data"
+    _round_trip([folder / f"{name}.json" for name in _LF_SHAREGPT_DEMOS], tmp_path, fmt)
+
+
+def _round_trip(sources: list[Path], tmp_path: Path, fmt: str) -> None:
     for i, source in enumerate(sources):
         first = [
             "convert",
@@ -261,14 +293,14 @@ def test_round_trip_lf_sharegpt_is_identical(shared_data: Path, tmp_path: Path, 
         assert a == b
 
 
-def test_lf_folder_detected_and_entry_read(shared_data: Path, tmp_path: Path) -> None:
+def test_lf_folder_detected_and_entry_read(tmp_path: Path) -> None:
     folder = tmp_path / "lf"
     folder.mkdir()
-    (folder / "dataset_info.json").write_bytes(
-        (shared_data / "llamafactory/data/dataset_info.json").read_bytes()
-    )
-    (folder / "mllm_demo.json").write_bytes((shared_data / "llamafactory/data/mllm_demo.json").read_bytes())
-    (folder / "mllm_demo_data").symlink_to(shared_data / "llamafactory/data/mllm_demo_data")
+    lf = THIRDPARTY / "llamafactory/data"
+    (folder / "dataset_info.json").write_bytes((lf / "dataset_info.json").read_bytes())
+    (folder / "mllm_demo.json").write_bytes((lf / "mllm_demo.json").read_bytes())
+    media = lf_media(tmp_path / "media" / "mllm_demo_data")  # LF's demo media are not bundled
+    (folder / "mllm_demo_data").symlink_to(media)
     code, out, err = _run(
         ["convert", "lf", "--dataset", "mllm_demo", "-o", "data", "--name", "mm", "--allow-outside-paths"],
         tmp_path,

@@ -23,7 +23,7 @@ from mmconvert.options import (
     PlaceholderPolicy,
 )
 
-from .conftest import run_oracle
+from .conftest import THIRDPARTY, run_oracle
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -80,6 +80,7 @@ def _accepted(report: dict[str, Any], expected_total: int) -> None:
 
 @pytest.mark.lf_oracle
 @pytest.mark.slow
+@pytest.mark.shared_data  # ScienceQA and LF's demo data and media are not bundled
 def test_real_and_broken_chat_data_accepted_by_lf(shared_data: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     src = tmp_path / "src"
@@ -92,7 +93,7 @@ def test_real_and_broken_chat_data_accepted_by_lf(shared_data: Path, tmp_path: P
     xtuner = src / "xtuner" / "multi_modal.json"
     xtuner.parent.mkdir()
     shutil.copy(
-        shared_data / "xtuner_hybrid/xtuner/configs/internlm/internlm2_chat_1_8b/hybrid/multi_modal.json",
+        THIRDPARTY / "xtuner_hybrid/xtuner/configs/internlm/internlm2_chat_1_8b/hybrid/multi_modal.json",
         xtuner,
     )
     _png(xtuner.parent / "image1.jpg")
@@ -114,14 +115,14 @@ def test_real_and_broken_chat_data_accepted_by_lf(shared_data: Path, tmp_path: P
         encoding="utf-8",
     )
     runs = [
-        ("sharegpt", shared_data / "fastchat/data/dummy_conversation.json", "fastchat", None, False),
+        ("sharegpt", THIRDPARTY / "fastchat/data/dummy_conversation.json", "fastchat", None, False),
         ("llava", scienceqa, "scienceqa", src / "scienceqa_images", False),
         ("openai", xtuner, "xtuner", None, False),
         ("sharegpt", lf / "mllm_demo.json", "mllm_demo", None, False),
         ("sharegpt", lf / "mllm_video_demo.json", "mllm_video", None, False),
         ("sharegpt", lf / "glaive_toolcall_en_demo.json", "glaive", None, True),
-        ("sharegpt", shared_data / "ms_swift/tests/llm/data/conversations.jsonl", "swift_conv", None, False),
-        ("openai", shared_data / "ms_swift/tests/llm/data/chatml.jsonl", "swift_chatml", None, False),
+        ("sharegpt", THIRDPARTY / "ms_swift/tests/llm/data/conversations.jsonl", "swift_conv", None, False),
+        ("openai", THIRDPARTY / "ms_swift/tests/llm/data/chatml.jsonl", "swift_chatml", None, False),
         ("sharegpt", GOLDEN / "sharegpt/broken/input/broken.json", "broken", None, False),
         (
             "llava",
@@ -133,7 +134,7 @@ def test_real_and_broken_chat_data_accepted_by_lf(shared_data: Path, tmp_path: P
         ("openai", GOLDEN / "openai/parts/input/chats.jsonl", "openai_parts", None, True),
         ("openai", lf / "v1_multimodal_demo.jsonl", "lf_v1", lf.parent, False),
         ("swift", GOLDEN / "swift/mixed/input/swift.jsonl", "swift_mixed", None, True),
-        ("swift", shared_data / "ms_swift/tests/llm/data/sharegpt.jsonl", "swift_pairs", None, False),
+        ("swift", THIRDPARTY / "ms_swift/tests/llm/data/sharegpt.jsonl", "swift_pairs", None, False),
         ("llava", llava_video, "llava_video", lf / "mllm_demo_data", False),
     ]
     written = 0

@@ -1,4 +1,4 @@
-"""coco2lf beyond captions: every task on the real COCO-style files in ../shared/data, every bad
+"""coco2lf beyond captions: every task on the real COCO-style files in fixtures/thirdparty, every bad
 annotation of the malformed samples named, VQA joins, several files with one index, leak-free splits."""
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ from mmconvert.findings import Finding
 from mmconvert.options import CheckTier, CocoOptions, OnError, OutputOptions, PassOptions
 from mmconvert.splits import parse_split
 
+from .conftest import THIRDPARTY
 from .conftest import run_cli as _run
+from .standins import vqa_tree
 
 GOLDEN_INPUT = Path(__file__).parent / "golden" / "coco_tasks" / "det_qwen25" / "input"
 
@@ -52,8 +54,8 @@ def _codes(findings: list[Finding]) -> set[tuple[str, str | None]]:
 # -- real data, every task --------------------------------------------------------------------------
 
 
-def test_coco_mini_every_task(shared_data: Path, tmp_path: Path) -> None:
-    ann = shared_data / "coco_mini_val2017" / "annotations"
+def test_coco_mini_every_task(tmp_path: Path) -> None:
+    ann = THIRDPARTY / "coco_mini_val2017" / "annotations"
     # 3 of the 79 images are shipped; the others are media-missing findings (skipped).
     det, findings = _convert([ann / "instances_val2017.json"], tmp_path, "det")
     assert len(det) == 3
@@ -72,11 +74,11 @@ def test_coco_mini_every_task(shared_data: Path, tmp_path: Path) -> None:
     assert {r["images"][0] for r in mix} == {r["images"][0] for r in det}
 
 
-def test_person_397133_box_by_hand(shared_data: Path, tmp_path: Path) -> None:
+def test_person_397133_box_by_hand(tmp_path: Path) -> None:
     """Image 397133 is 640x427; the model sees 644x420.  Its person [388.66, 69.92, 109.41, 277.62]:
     388.66*644/640 = 391.09 -> 391, 69.92*420/427 = 68.77 -> 69, 498.07*644/640 = 501.18 -> 501,
     347.54*420/427 = 341.84 -> 342."""
-    ann = shared_data / "coco_mini_val2017" / "annotations" / "instances_val2017.json"
+    ann = THIRDPARTY / "coco_mini_val2017" / "annotations" / "instances_val2017.json"
     rows, _ = _convert([ann], tmp_path, "det", check=CheckTier.NONE)
     people = [o["bbox_2d"] for o in _answers(rows)[0] if o["label"] == "person"]
     assert [391, 69, 501, 342] in people
@@ -96,15 +98,13 @@ def test_person_397133_box_by_hand(shared_data: Path, tmp_path: Path) -> None:
         ("roboflow_chess_pieces/test/_annotations.coco.json", None, 1),
     ],
 )
-def test_other_real_files(
-    shared_data: Path, tmp_path: Path, rel: str, task: str | None, samples: int
-) -> None:
-    rows, _ = _convert([shared_data / rel], tmp_path, "x", task=task)
+def test_other_real_files(tmp_path: Path, rel: str, task: str | None, samples: int) -> None:
+    rows, _ = _convert([THIRDPARTY / rel], tmp_path, "x", task=task)
     assert len(rows) == samples
 
 
-def test_datumaro_keypoints_without_names_are_numbered(shared_data: Path, tmp_path: Path) -> None:
-    path = shared_data / "datumaro_coco/coco_dataset/coco/annotations/person_keypoints_train.json"
+def test_datumaro_keypoints_without_names_are_numbered(tmp_path: Path) -> None:
+    path = THIRDPARTY / "datumaro_coco/coco_dataset/coco/annotations/person_keypoints_train.json"
     rows, findings = _convert([path], tmp_path, "pose")
     assert ("coco-unnamed-keypoints", "$.categories") in _codes(findings)
     (obj,) = _answers(rows)[0]
@@ -112,8 +112,8 @@ def test_datumaro_keypoints_without_names_are_numbered(shared_data: Path, tmp_pa
     assert [k["visibility"] for k in obj["keypoints"]] == ["occluded", "visible"]
 
 
-def test_crowd_include_and_mask_bbox_from_pycocotools(shared_data: Path, tmp_path: Path) -> None:
-    path = shared_data / "datumaro_coco/coco_dataset/coco/annotations/instances_val.json"
+def test_crowd_include_and_mask_bbox_from_pycocotools(tmp_path: Path) -> None:
+    path = THIRDPARTY / "datumaro_coco/coco_dataset/coco/annotations/instances_val.json"
     rows, findings = _convert([path], tmp_path, "x", crowd="include", bbox_format="coco")
     assert [o["label"] for o in _answers(rows)[0]] == ["a", "b"]
     assert "coco-crowd-skipped" not in {f.code for f in findings}
@@ -136,8 +136,8 @@ def test_crowd_include_and_mask_bbox_from_pycocotools(shared_data: Path, tmp_pat
     assert _answers(rows)[0][1] == {"bbox_2d": [0, 0, 2, 10], "label": "b"}
 
 
-def test_vqav2_join_and_answer_choice(shared_data: Path, tmp_path: Path) -> None:
-    vqa = shared_data / "allennlp_models_vqav2" / "test_fixtures" / "vision" / "vqav2"
+def test_vqav2_join_and_answer_choice(tmp_path: Path) -> None:
+    vqa = vqa_tree(tmp_path / "vision")
     rows, _ = _convert([vqa / "questions.json"], tmp_path, "vqa", answers=str(vqa / "annotations.json"))
     assert [r["messages"][1]["content"] for r in rows] == ["net", "pitcher", "orange"]
     assert rows[0]["messages"][0]["content"] == (
@@ -148,8 +148,8 @@ def test_vqav2_join_and_answer_choice(shared_data: Path, tmp_path: Path) -> None
     )
 
 
-def test_vqa_findings(shared_data: Path, tmp_path: Path) -> None:
-    vqa = shared_data / "allennlp_models_vqav2" / "test_fixtures" / "vision" / "vqav2"
+def test_vqa_findings(tmp_path: Path) -> None:
+    vqa = vqa_tree(tmp_path / "vision")
     answers = json.loads((vqa / "annotations.json").read_text())
     answers["annotations"][1]["question_id"] = 1  # question 458752001 loses its answer; 1 is an orphan
     answers["annotations"][2]["answers"] = [{"answer": " "}]
@@ -197,8 +197,8 @@ def test_vqa_multiple_choice_answer(tmp_path: Path) -> None:
 # -- malformed samples: every bad annotation named --------------------------------------------------
 
 
-def test_mmdetection_coco_sample_every_problem_named(shared_data: Path, tmp_path: Path) -> None:
-    path = shared_data / "mmdetection" / "tests" / "data" / "coco_sample.json"
+def test_mmdetection_coco_sample_every_problem_named(tmp_path: Path) -> None:
+    path = THIRDPARTY / "mmdetection" / "tests" / "data" / "coco_sample.json"
     rows, findings = _convert([path], tmp_path, "x", check=CheckTier.NONE, images_dir=str(tmp_path))
     assert _codes(findings) == {
         ("coco-crowd-skipped", "$.annotations[1].iscrowd"),  # iscrowd 1 without segmentation
@@ -214,8 +214,8 @@ def test_mmdetection_coco_sample_every_problem_named(shared_data: Path, tmp_path
     assert [r["images"][0] for r in rows] == ["fake1.jpg", "fake4.jpg"]  # relative to -o (= images dir)
 
 
-def test_mmdetection_wrong_format_sample(shared_data: Path, tmp_path: Path) -> None:
-    path = shared_data / "mmdetection" / "tests" / "data" / "coco_wrong_format_sample.json"
+def test_mmdetection_wrong_format_sample(tmp_path: Path) -> None:
+    path = THIRDPARTY / "mmdetection" / "tests" / "data" / "coco_wrong_format_sample.json"
     with pytest.raises(ValidationFailed) as failed:
         _convert([path], tmp_path, "x", check=CheckTier.NONE, images_dir=str(tmp_path))
     codes = _codes(failed.value.findings.to_list())
@@ -224,8 +224,8 @@ def test_mmdetection_wrong_format_sample(shared_data: Path, tmp_path: Path) -> N
     assert not (tmp_path / "x.json").exists()
 
 
-def test_mmdetection_video_sample_converts(shared_data: Path, tmp_path: Path) -> None:
-    path = shared_data / "mmdetection" / "tests" / "data" / "vis_sample.json"
+def test_mmdetection_video_sample_converts(tmp_path: Path) -> None:
+    path = THIRDPARTY / "mmdetection" / "tests" / "data" / "vis_sample.json"
     rows, findings = _convert([path], tmp_path, "x", check=CheckTier.NONE, images_dir=str(tmp_path))
     assert [r["images"][0] for r in rows] == ["0043f083b5/00000.jpg", "0043f083b5/00001.jpg"]
     assert [f for f in findings if f.severity == "error"] == []
@@ -287,8 +287,8 @@ def test_cli_says_which_task_it_chose(tmp_path: Path) -> None:
     assert out == "Wrote 1 samples to o/p.json and entry 'p' in o/dataset_info.json\n"
 
 
-def test_cli_rejects_a_task_that_does_not_fit(shared_data: Path, tmp_path: Path) -> None:
-    cap = shared_data / "coco_mini_val2017" / "annotations" / "captions_val2017.json"
+def test_cli_rejects_a_task_that_does_not_fit(tmp_path: Path) -> None:
+    cap = THIRDPARTY / "coco_mini_val2017" / "annotations" / "captions_val2017.json"
     code, _out, err = _run(["coco2lf", str(cap), "--task", "detection", "-o", "o"], tmp_path)
     assert code == 2
     assert err.splitlines()[-1] == (
@@ -345,8 +345,8 @@ def test_parse_split() -> None:
             parse_split(bad)
 
 
-def test_split_no_image_in_two_splits(shared_data: Path, tmp_path: Path) -> None:
-    ann = shared_data / "coco_mini_val2017" / "annotations"
+def test_split_no_image_in_two_splits(tmp_path: Path) -> None:
+    ann = THIRDPARTY / "coco_mini_val2017" / "annotations"
     inputs = [str(ann / "captions_val2017.json"), str(ann / "instances_val2017.json")]
 
     def run(out: Path) -> dict[str, list[dict[str, Any]]]:
@@ -407,8 +407,8 @@ def test_split_is_all_or_nothing(tmp_path: Path) -> None:
     ]
 
 
-def test_split_entries_follow_the_named_order(shared_data: Path, tmp_path: Path) -> None:
-    cap = shared_data / "coco_mini_val2017" / "annotations" / "captions_val2017.json"
+def test_split_entries_follow_the_named_order(tmp_path: Path) -> None:
+    cap = THIRDPARTY / "coco_mini_val2017" / "annotations" / "captions_val2017.json"
     args = ["coco2lf", str(cap), "--check", "none", "-o", "o", "-n", "c", "--split", "test=0.3,val=0.2", "-q"]
     code, out, err = _run(args, tmp_path)
     assert code == 0, err
@@ -440,14 +440,14 @@ def test_coco_qa_like_list(tmp_path: Path) -> None:
         _convert([tmp_path / "res.json"], tmp_path / "o2", "r")
 
 
-def test_prompts_file_for_detection_and_vqa_prompt_needs_question(shared_data: Path, tmp_path: Path) -> None:
+def test_prompts_file_for_detection_and_vqa_prompt_needs_question(tmp_path: Path) -> None:
     (tmp_path / "prompts.txt").write_text("Find all objects.\nList every object with its box.\n")
     args = ["coco2lf", str(GOLDEN_INPUT / "instances.json"), "--task", "detection", "-o", "o", "-n", "d"]
     code, _out, err = _run([*args, "--prompts", "prompts.txt", "--empty", "keep"], tmp_path)
     assert code == 0, err
     prompts = [r["messages"][0]["content"] for r in json.loads((tmp_path / "o" / "d.json").read_text())]
     assert set(prompts) <= {"<image>Find all objects.", "<image>List every object with its box."}
-    vqa = shared_data / "allennlp_models_vqav2" / "test_fixtures" / "vision" / "vqav2"
+    vqa = vqa_tree(tmp_path / "vision")
     args = ["coco2lf", str(vqa / "questions.json"), "--answers", str(vqa / "annotations.json"), "-o", "v"]
     code, _out, err = _run([*args, "--prompt", "Answer briefly."], tmp_path)
     assert code == 2
@@ -458,7 +458,7 @@ def test_prompts_file_for_detection_and_vqa_prompt_needs_question(shared_data: P
     assert rows[0]["messages"][0]["content"] == "<image>Q: What is this photo taken looking through?"
 
 
-def test_type_errors_keep_their_image_out_and_bad_answers_files(shared_data: Path, tmp_path: Path) -> None:
+def test_type_errors_keep_their_image_out_and_bad_answers_files(tmp_path: Path) -> None:
     Image.new("RGB", (10, 10)).save(tmp_path / "a.png")
     Image.new("RGB", (10, 10)).save(tmp_path / "b.png")
     Image.new("RGB", (10, 10)).save(tmp_path / "c.png")
@@ -485,7 +485,7 @@ def test_type_errors_keep_their_image_out_and_bad_answers_files(shared_data: Pat
         ("coco-bad-annotation", "$.annotations[0].bbox[0]"),
         ("coco-missing-box", "$.annotations[3].bbox"),
     }
-    vqa = shared_data / "allennlp_models_vqav2" / "test_fixtures" / "vision" / "vqav2"
+    vqa = vqa_tree(tmp_path / "vision")
     (tmp_path / "list.json").write_text("[1, 2]")
     code, _out, err = _run(["coco2lf", str(vqa / "questions.json"), "--answers", "list.json"], tmp_path)
     assert code == 2
@@ -542,13 +542,13 @@ _OBJECT_FILES = [
 @pytest.mark.parametrize("rel", _OBJECT_FILES)
 @pytest.mark.parametrize("task", [None, "grounding"])
 def test_typed_read_equals_item_by_item(
-    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rel: str, task: str | None
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rel: str, task: str | None
 ) -> None:
     """Clean instances and keypoints files are read in one typed decode; the samples and findings are
     the ones the item-by-item reader (which names bad items) gives."""
     from mmconvert.converters import coco as coco_format
 
-    path = shared_data / rel
+    path = THIRDPARTY / rel
     if task == "grounding" and "captions" in rel:
         return
     calls: list[bool] = []
@@ -615,17 +615,13 @@ def test_typed_read_checks_its_peek(tmp_path: Path) -> None:
         "datumaro_coco/coco_dataset/coco/annotations/labels_train.json",
     ],
 )
-def test_one_pass_read_equals_the_general_read(
-    shared_data: Path, monkeypatch: pytest.MonkeyPatch, rel: str
-) -> None:
+def test_one_pass_read_equals_the_general_read(monkeypatch: pytest.MonkeyPatch, rel: str) -> None:
     """Non-object files are read in one pass (images typed, annotations split); the result is what
     the general reading gives: same images, same raw annotation items, same findings."""
     from mmconvert.converters import coco as coco_format
     from mmconvert.findings import Findings
 
-    path = shared_data / rel
-    if not path.exists():
-        pytest.skip(f"{rel} is not in ../shared/data")
+    path = THIRDPARTY / rel
     fast_findings, slow_findings = Findings(), Findings()
     fast = coco_format.load(str(path), fast_findings)
     monkeypatch.setattr(coco_format, "_load_split", lambda *args: None)

@@ -12,18 +12,19 @@ from mmconvert.api import convert, convert_split
 from mmconvert.options import CocoOptions, OnError, OutputOptions, PassOptions
 from mmconvert.splits import parse_split
 
-from .conftest import run_oracle
+from .conftest import THIRDPARTY, run_oracle
+from .standins import vqa_tree
 
 GOLDEN_INPUT = Path(__file__).parent / "golden" / "coco_tasks" / "det_qwen25" / "input"
 
 
 @pytest.mark.lf_oracle
 @pytest.mark.slow
-def test_lf_accepts_every_task(shared_data: Path, tmp_path: Path) -> None:
-    ann = shared_data / "coco_mini_val2017" / "annotations"
-    vqa = shared_data / "allennlp_models_vqav2" / "test_fixtures" / "vision" / "vqav2"
-    dm = shared_data / "datumaro_coco"
-    chess = shared_data / "roboflow_chess_pieces" / "test" / "_annotations.coco.json"
+def test_lf_accepts_every_task(tmp_path: Path) -> None:
+    ann = THIRDPARTY / "coco_mini_val2017" / "annotations"
+    vqa = vqa_tree(tmp_path / "vision")  # the bundled VQA JSON, a generated stand-in for its photo
+    dm = THIRDPARTY / "datumaro_coco"
+    chess = THIRDPARTY / "roboflow_chess_pieces" / "test" / "_annotations.coco.json"
     runs: list[tuple[str, list[Path], dict[str, Any]]] = [
         ("det", [ann / "instances_val2017.json"], {}),
         ("ground", [ann / "instances_val2017.json"], {"task": "grounding", "bbox_format": "qwen3-vl"}),

@@ -11,12 +11,14 @@ import pytest
 from mmconvert.dataset_info import merged_text, parse_registry, write_entry
 from mmconvert.errors import OutputConflict
 
+from .conftest import THIRDPARTY
+
 ENTRY = {"file_name": "x.json", "formatting": "sharegpt", "columns": {"messages": "messages"}}
 
 
-def test_merge_into_lf_registry_keeps_every_other_byte(shared_data: Path, tmp_path: Path) -> None:
-    original = (shared_data / "llamafactory" / "data" / "dataset_info.json").read_text(encoding="utf-8")
-    shutil.copy(shared_data / "llamafactory" / "data" / "dataset_info.json", tmp_path)
+def test_merge_into_lf_registry_keeps_every_other_byte(tmp_path: Path) -> None:
+    original = (THIRDPARTY / "llamafactory" / "data" / "dataset_info.json").read_text(encoding="utf-8")
+    shutil.copy(THIRDPARTY / "llamafactory" / "data" / "dataset_info.json", tmp_path)
     write_entry(tmp_path, "mine", ENTRY, force=False)
     new = (tmp_path / "dataset_info.json").read_text(encoding="utf-8")
     data = json.loads(new)

@@ -10,13 +10,13 @@ from click.testing import CliRunner
 
 from mmconvert.cli import cli
 
-from .conftest import FIXTURES, run_oracle
+from .conftest import FIXTURES, THIRDPARTY, run_oracle
 
 pytestmark = pytest.mark.lf_oracle
 TRICKY = Path(__file__).parent / "golden" / "coco" / "tricky" / "input"
 
 
-def test_lf_accepts_every_coco_sample_written(tmp_path: Path, shared_data: Path) -> None:
+def test_lf_accepts_every_coco_sample_written(tmp_path: Path) -> None:
     shutil.copytree(TRICKY, tmp_path / "tricky")
     out = tmp_path / "out"
     runs = [
@@ -24,7 +24,7 @@ def test_lf_accepts_every_coco_sample_written(tmp_path: Path, shared_data: Path)
         ["coco2lf", str(FIXTURES / "coco_captions/annotations/captions_val2017.json"), "--name", "demo"],
         [
             "coco2lf",
-            str(shared_data / "coco_mini_val2017/annotations/captions_val2017.json"),
+            str(THIRDPARTY / "coco_mini_val2017/annotations/captions_val2017.json"),
             "--name",
             "mini",
             "--format",

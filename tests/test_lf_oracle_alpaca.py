@@ -2,6 +2,7 @@
 and KTO data, in both LF layouts (stage ``sft``, ``rm`` for preference data, ``kto`` for KTO data).
 
 Skipped without the oracle venv (see ../shared/lf-oracle).  Each test is one oracle run (about a minute).
+The real demo files that may not be bundled are read from ../shared/data (``shared_data`` tests).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from PIL import Image
 
 from mmconvert.cli import cli
 
-from .conftest import run_oracle
+from .conftest import THIRDPARTY, run_oracle
 
 pytestmark = [pytest.mark.lf_oracle, pytest.mark.slow]
 GOLDEN = Path(__file__).parent / "golden" / "alpaca"
@@ -51,13 +52,15 @@ def _assert_all_accepted(out: Path, names: str, stage: str, written: int) -> Non
     assert report["total"] == report["accepted"] == written
 
 
+@pytest.mark.shared_data
 def test_lf_accepts_every_alpaca_sft_sample(tmp_path: Path, shared_data: Path) -> None:
     out = tmp_path / "out"
-    lf = shared_data / "llamafactory" / "data"
+    lf = THIRDPARTY / "llamafactory" / "data"
     written = _convert(out, lf / "identity.json", "identity", "--from", "alpaca")
-    written += _convert(out, lf / "alpaca_en_demo.json", "alpaca_demo", "--from", "alpaca")
+    alpaca_en_demo = shared_data / "llamafactory" / "data" / "alpaca_en_demo.json"
+    written += _convert(out, alpaca_en_demo, "alpaca_demo", "--from", "alpaca")
     written += _convert(
-        out, shared_data / "ms_swift" / "tests" / "llm" / "data" / "alpaca.jsonl", "swift", "--from", "alpaca"
+        out, THIRDPARTY / "ms_swift" / "tests" / "llm" / "data" / "alpaca.jsonl", "swift", "--from", "alpaca"
     )
     written += _convert(out, _golden(tmp_path, "vision") / "vision.json", "vision")
     written += _convert(out, _golden(tmp_path, "broken") / "broken.json", "broken", "--on-error", "skip")
@@ -75,6 +78,7 @@ def test_lf_accepts_every_alpaca_sft_sample(tmp_path: Path, shared_data: Path) -
     _assert_all_accepted(out, names, "sft", written)
 
 
+@pytest.mark.shared_data
 def test_lf_accepts_every_preference_sample(tmp_path: Path, shared_data: Path) -> None:
     out = tmp_path / "out"
     written = _convert(
@@ -85,6 +89,7 @@ def test_lf_accepts_every_preference_sample(tmp_path: Path, shared_data: Path) -
     _assert_all_accepted(out, _names("dpo", "pref"), "rm", written)
 
 
+@pytest.mark.shared_data
 def test_lf_accepts_every_kto_sample(tmp_path: Path, shared_data: Path) -> None:
     out = tmp_path / "out"
     written = _convert(

@@ -1,4 +1,4 @@
-"""The shipped JSON Schemas accept real files from ../shared/data and mmconvert's own output, and
+"""The shipped JSON Schemas accept real files (fixtures/thirdparty) and mmconvert's own output, and
 reject broken ones."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from mmconvert.cli import cli
 from mmconvert.schemas import load_schema, validator
 
-from .conftest import FIXTURES
+from .conftest import FIXTURES, THIRDPARTY
 
 
 def _errors(name: str, instance: Any) -> list[str]:
@@ -37,8 +37,8 @@ def test_schemas_are_valid_2020_12(name: str) -> None:
         "datumaro_coco/coco_dataset/coco_captions/annotations/captions_train.json",
     ],
 )
-def test_coco_captions_schema_accepts_real_files(shared_data: Path, rel: str) -> None:
-    assert _errors("coco_captions", json.loads((shared_data / rel).read_text(encoding="utf-8"))) == []
+def test_coco_captions_schema_accepts_real_files(rel: str) -> None:
+    assert _errors("coco_captions", json.loads((THIRDPARTY / rel).read_text(encoding="utf-8"))) == []
 
 
 def test_coco_captions_schema_rejects_broken() -> None:
@@ -54,8 +54,8 @@ def test_coco_captions_schema_rejects_broken() -> None:
     assert top_level.endswith("is not of type 'object'")
 
 
-def test_lf_sharegpt_schema_accepts_lf_demo_and_our_output(shared_data: Path, tmp_path: Path) -> None:
-    demo = json.loads((shared_data / "llamafactory/data/mllm_demo.json").read_text(encoding="utf-8"))
+def test_lf_sharegpt_schema_accepts_lf_demo_and_our_output(tmp_path: Path) -> None:
+    demo = json.loads((THIRDPARTY / "llamafactory/data/mllm_demo.json").read_text(encoding="utf-8"))
     assert _errors("lf_sharegpt", demo) == []
     result = CliRunner().invoke(
         cli,
@@ -78,8 +78,8 @@ def test_lf_sharegpt_schema_rejects_broken() -> None:
     ]
 
 
-def test_dataset_info_entry_schema_on_lf_registry(shared_data: Path) -> None:
-    registry = json.loads((shared_data / "llamafactory/data/dataset_info.json").read_text("utf-8"))
+def test_dataset_info_entry_schema_on_lf_registry() -> None:
+    registry = json.loads((THIRDPARTY / "llamafactory/data/dataset_info.json").read_text("utf-8"))
     bad = {name: _errors("dataset_info_entry", entry) for name, entry in registry.items()}
     assert {name: errs for name, errs in bad.items() if errs} == {}
     assert _errors("dataset_info_entry", {"file_name": "a.json", "colums": {}}) == [

@@ -20,13 +20,15 @@ from mmconvert.schemas import validator
 from mmconvert.validate import ValidateOptions, ValidateResult, validate_folder
 
 from .conftest import run_oracle
+from .standins import lf_data_folder
 from .validate_agreement import compare
 from .validate_variants import SG, VARIANTS, build, names_for
 
 STAGES = ("sft", "rm", "kto", "pt")
 
 #: The real LF's verdicts on ../shared/data/llamafactory/data with template qwen2_vl: every local entry
-#: whose file exists is accepted, except audio samples (Qwen2-VL has no audio plugin).
+#: whose file exists is accepted, except audio samples (Qwen2-VL has no audio plugin).  The same holds
+#: for the folder of bundled files and stand-ins that :func:`tests.standins.lf_data_folder` builds.
 SHARED_EXPECTED: dict[str, tuple[str, Any]] = {
     "identity": ("sft", []),
     "alpaca_en_demo": ("sft", []),
@@ -330,23 +332,36 @@ def test_report_schema_accepts_validate_and_coco2lf_reports(
     assert len(list(validator("report").iter_errors(broken))) == 2
 
 
-# --- the shared LF demo data ---------------------------------------------------------------------
+# --- LF's demo data folder -------------------------------------------------------------------------
 
 
-def test_shared_lf_data_verdicts(shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    folder = shared_data / "llamafactory" / "data"
+def _lf_data_verdicts(folder: Path, check: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(folder)
     for stage in ("sft", "rm", "kto"):
         names = [n for n, (s, _) in SHARED_EXPECTED.items() if s == stage]
-        result = validate_folder(".", names, ValidateOptions(stage=stage, template="qwen2_vl"))
+        options = ValidateOptions(stage=stage, template="qwen2_vl", check=check)
+        result = validate_folder(".", names, options)
         assert _verdicts(result) == {n: SHARED_EXPECTED[n][1] for n in names}
+
+
+def test_lf_data_verdicts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """LF's registry and demos, stand-ins for the demo files and media that are not bundled (their
+    video and audio files only exist, so media are checked for existence)."""
+    _lf_data_verdicts(lf_data_folder(tmp_path), "exists", monkeypatch)
+
+
+@pytest.mark.shared_data
+def test_shared_lf_data_verdicts(shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _lf_data_verdicts(shared_data / "llamafactory" / "data", "header", monkeypatch)
 
 
 # --- the llamafactory importer ----------------------------------------------------------------------
 
 
-def test_importer_reads_mllm_demo(shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    folder = shared_data / "llamafactory" / "data"
+def test_importer_reads_mllm_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """LF's own mllm_demo.json; the images are generated stand-ins (a path is joined with the folder
+    only when that file exists, as LF does)."""
+    folder = lf_data_folder(tmp_path)
     monkeypatch.chdir(folder)
     findings = Findings()
     dataset = IMPORTERS["llamafactory"]([str(folder)], LfDataOptions(dataset="mllm_demo"), findings, "mllm")
@@ -415,6 +430,7 @@ def test_make_demo_folder_agrees_with_real_lf(tmp_path: Path) -> None:
 
 
 @pytest.mark.lf_oracle
+@pytest.mark.shared_data  # LF decodes the demo media, which are not bundled
 def test_shared_lf_data_agrees_with_real_lf(shared_data: Path, tmp_path: Path) -> None:
     folder = tmp_path / "data"
     shutil.copytree(shared_data / "llamafactory" / "data", folder)
@@ -449,22 +465,27 @@ def test_parquet_without_pyarrow_is_reported_not_checked(tmp_path: Path) -> None
     assert "d: not checked (parquet files need pyarrow, which is not installed" in result.stdout
 
 
-def test_config_cutoff_len_warns_about_image_tokens(shared_data: Path, tmp_path: Path) -> None:
+def _cutoff_len_warns_about_image_tokens(dataset_dir: Path, tmp_path: Path) -> None:
     pytest.importorskip("mmconvert.tokens")
     config = tmp_path / "train.yaml"
-    config.write_text(
-        f"dataset_dir: {shared_data / 'llamafactory' / 'data'}\ndataset: mllm_demo\ntemplate: qwen2_vl\n"
-        "cutoff_len: 60\n"
-    )
+    config.write_text(f"dataset_dir: {dataset_dir}\ndataset: mllm_demo\ntemplate: qwen2_vl\ncutoff_len: 60\n")
     result = CliRunner().invoke(cli, ["validate", "--config", str(config), "--examples", "1"])
     assert result.exit_code == 0, result.stderr
     assert "warning image-tokens-over-cutoff (6):" in result.stderr
     assert "(300x168 -> 66, 300x168 -> 66, +2 each), more than cutoff_len 60" in result.stderr
 
 
-def test_importer_takes_the_stage_from_the_entry(shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    folder = shared_data / "llamafactory" / "data"
-    monkeypatch.chdir(folder)
+def test_config_cutoff_len_warns_about_image_tokens(tmp_path: Path) -> None:
+    """LF's mllm_demo with generated images of the demo images' sizes."""
+    _cutoff_len_warns_about_image_tokens(lf_data_folder(tmp_path), tmp_path)
+
+
+@pytest.mark.shared_data
+def test_config_cutoff_len_on_the_real_demo_images(shared_data: Path, tmp_path: Path) -> None:
+    _cutoff_len_warns_about_image_tokens(shared_data / "llamafactory" / "data", tmp_path)
+
+
+def _importer_takes_the_stage_from_the_entry(folder: Path, count: dict[str, int]) -> None:
     for name, check in (
         ("dpo_en_demo", lambda s: s.chosen is not None and s.rejected is not None),
         ("kto_en_demo", lambda s: s.kto_label is not None),
@@ -473,5 +494,20 @@ def test_importer_takes_the_stage_from_the_entry(shared_data: Path, monkeypatch:
         samples = list(
             IMPORTERS["llamafactory"]([str(folder)], LfDataOptions(dataset=name), findings, name).samples
         )
-        assert len(samples) == 300 and not findings.errors, name
+        assert len(samples) == count[name] and not findings.errors, name
         assert all(check(s) for s in samples), name
+
+
+def test_importer_takes_the_stage_from_the_entry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = lf_data_folder(tmp_path)
+    monkeypatch.chdir(folder)
+    _importer_takes_the_stage_from_the_entry(folder, {"dpo_en_demo": 3, "kto_en_demo": 4})
+
+
+@pytest.mark.shared_data
+def test_importer_takes_the_stage_from_the_real_entries(
+    shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = shared_data / "llamafactory" / "data"
+    monkeypatch.chdir(folder)
+    _importer_takes_the_stage_from_the_entry(folder, {"dpo_en_demo": 300, "kto_en_demo": 300})
