@@ -1,5 +1,6 @@
 """JSON Schemas (2020-12) shipped as package data: COCO captions input, LF sharegpt output, a
-``dataset_info.json`` entry, and mmconvert's ``--report``.  Load them with :func:`load_schema`."""
+``dataset_info.json`` entry, mmconvert's ``--report`` and its statistics (``stats --json``).  Load them
+with :func:`load_schema`; a schema may refer to another one by its file name."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from functools import cache
 from importlib.resources import files
 from typing import Any
 
-SCHEMAS = ("coco_captions", "lf_sharegpt", "dataset_info_entry", "report")
+SCHEMAS = ("coco_captions", "lf_sharegpt", "dataset_info_entry", "report", "stats")
 
 
 @cache
@@ -22,7 +23,13 @@ def load_schema(name: str) -> dict[str, Any]:
 def validator(name: str) -> Any:
     """A ``jsonschema`` validator for schema ``name`` (jsonschema is imported only when asked)."""
     import jsonschema
+    from referencing import Registry, Resource
 
     schema = load_schema(name)
+    registry: Any = Registry().with_resources(
+        (load_schema(other)["$id"], Resource.from_contents(load_schema(other)))
+        for other in SCHEMAS
+        if "$id" in load_schema(other)
+    )
     cls = jsonschema.validators.validator_for(schema)
-    return cls(schema)
+    return cls(schema, registry=registry)
