@@ -14,8 +14,8 @@ import contextlib
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 from mmconvert import parallel
 from mmconvert.converters import EXPORTERS, IMPORTERS, JOINERS
@@ -30,10 +30,13 @@ from mmconvert.dataset_info import (
 from mmconvert.errors import OutputConflict, UsageError, ValidationFailed
 from mmconvert.findings import Finding, Findings, Severity
 from mmconvert.io import _default_mode, decoding, fsync_dir
-from mmconvert.model import Dataset
+from mmconvert.model import Dataset, Sample
 from mmconvert.options import CocoOptions, OnError, OutputOptions, PassOptions
 from mmconvert.passes import PassStats, run_passes
 from mmconvert.splits import SplitSpec
+
+if TYPE_CHECKING:
+    from mmconvert.stats import StatsCollector
 
 _NAME = re.compile(r"^[\w][\w.\-]*$")
 _MAX_NAME_BYTES = 200  # the file name NAME.jsonl must stay under the usual 255-byte limit
@@ -86,11 +89,14 @@ def convert(
     pass_options: PassOptions,
     output_options: OutputOptions,
     exporter: str = "llamafactory",
+    collector: StatsCollector | None = None,
 ) -> ConvertResult:
     """Convert ``inputs`` (read by the ``source_format`` importer) into an LF dataset folder.
 
     Raises :class:`ValidationFailed` (with every finding) when the data has error findings and
-    ``on_error`` is ``fail``; nothing is written then.
+    ``on_error`` is ``fail``; nothing is written then.  ``collector`` (:mod:`mmconvert.stats`), if given,
+    observes the samples that pass (and those with findings, as examples); the run is then not split
+    into processes.
     """
     from mmconvert.converters.llamafactory import output_file_name
 
@@ -109,7 +115,7 @@ def convert(
     if output_options.dry_run:
         # The exporter runs too (writing nothing), so samples the layout cannot express are named.
         with decoding(inputs):
-            dry = _export(dataset, exporter, pass_options, output_options, findings, stats)
+            dry = _export(dataset, exporter, pass_options, output_options, findings, stats, collector)
         _add_export_findings(findings, dry.findings)
         return _finish_dry(output_options, dataset.notes, findings, stats, pass_options, dry.samples)
 
@@ -117,7 +123,7 @@ def convert(
     try:
         os.makedirs(out_dir, exist_ok=True)
         with decoding(inputs):
-            written = _export(dataset, exporter, pass_options, output_options, findings, stats)
+            written = _export(dataset, exporter, pass_options, output_options, findings, stats, collector)
     except OSError as exc:  # permission denied, disk full, read-only file system, ...
         _remove_if_created(out_dir, created)
         raise UsageError(f"--output-dir {out_dir}: cannot write there ({exc.strerror or exc})") from exc
@@ -155,10 +161,20 @@ def _export(
     output_options: OutputOptions,
     findings: Findings,
     stats: PassStats,
+    collector: StatsCollector | None = None,
 ) -> Any:
     """Run the passes and the exporter: in several processes when the dataset can be cut into slices
     (see :mod:`mmconvert.parallel`), else in this one.  Returns the exporter's WrittenFile."""
     parts = parallel.plan(dataset, pass_options, output_options) if exporter in JOINERS else 1
+    if collector is not None:  # the statistics observe the samples in this process
+        group = output_options.name
+
+        def examples(sample: Sample, problems: list[Finding]) -> None:
+            collector.note_findings(sample, problems, group)
+
+        passed = run_passes(dataset, pass_options, findings, stats, examples)
+        observed = replace(passed, samples=collector.stream(passed.samples, output_options.name))
+        return EXPORTERS[exporter](observed, output_options)
     if parts > 1:
         write = EXPORTERS[exporter]
         results = parallel.convert_parts(dataset, parts, pass_options, output_options, write, findings)
@@ -248,6 +264,7 @@ def convert_split(
     output_options: OutputOptions,
     split: SplitSpec,
     exporter: str = "llamafactory",
+    collector: StatsCollector | None = None,
 ) -> ConvertResult:
     """Like :func:`convert`, but one output file and one entry per split (``NAME_<split>``).
 
@@ -255,8 +272,6 @@ def convert_split(
     every entry is committed, or none is.  The result describes the whole run; ``extra["splits"]``
     holds one :class:`ConvertResult` per split.
     """
-    from dataclasses import replace
-
     from mmconvert.converters.llamafactory import output_file_name
     from mmconvert.splits import SplitRouter
 
@@ -270,7 +285,9 @@ def convert_split(
     with decoding(inputs):
         dataset = IMPORTERS[source_format](list(inputs), import_options, findings, output_options.name)
     stats = PassStats()
-    passed = run_passes(dataset, pass_options, findings, stats)
+    passed = run_passes(
+        dataset, pass_options, findings, stats, collector.note_findings if collector else None
+    )
     router = SplitRouter(passed.samples, split)
     # The largest split first: only the smaller ones are buffered while it streams.
     order = [name for name, _ in sorted(split.parts, key=lambda p: -p[1])]
@@ -282,7 +299,10 @@ def convert_split(
             os.makedirs(out_dir, exist_ok=True)
         with decoding(inputs):
             for part in order:
-                written[part] = EXPORTERS[exporter](replace(passed, samples=router.stream(part)), outs[part])
+                samples = router.stream(part)
+                if collector is not None:  # statistics per split
+                    samples = collector.stream(samples, outs[part].name)
+                written[part] = EXPORTERS[exporter](replace(passed, samples=samples), outs[part])
     except BaseException as exc:
         _discard(written.values())
         _remove_if_created(out_dir, created)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -476,8 +476,17 @@ _USER = Role.USER
 _ASSISTANT = Role.ASSISTANT
 
 
-def run_passes(dataset: Dataset, options: PassOptions, findings: Findings, stats: PassStats) -> Dataset:
-    """The dataset with every pass applied lazily; samples with error findings are left out."""
+def run_passes(
+    dataset: Dataset,
+    options: PassOptions,
+    findings: Findings,
+    stats: PassStats,
+    examples: Callable[[Sample, list[Finding]], None] | None = None,
+) -> Dataset:
+    """The dataset with every pass applied lazily; samples with error findings are left out.
+
+    ``examples``, if given, is called with each sample that has findings and those findings (the HTML
+    report keeps the first few of each code as examples)."""
     resolver = MediaResolver(options)
     name = dataset.name or None
     shortcut = PairShortcut(options, resolver)
@@ -502,6 +511,8 @@ def run_passes(dataset: Dataset, options: PassOptions, findings: Findings, stats
                     problems.extend(more)
                 if problems:
                     findings.extend(problems)
+                    if examples is not None:
+                        examples(sample, problems)
                     if any(p.severity is Severity.ERROR for p in problems):
                         stats.rejected += 1
                         continue

@@ -28,6 +28,7 @@ COMMANDS = {
     "sharegpt2lf": ("mmconvert.cli.convert", "sharegpt2lf"),
     "alpaca2lf": ("mmconvert.cli.convert", "alpaca2lf"),
     "validate": ("mmconvert.cli.validate", "validate_command"),
+    "stats": ("mmconvert.cli.stats", "stats_command"),
 }
 
 

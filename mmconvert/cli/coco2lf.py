@@ -182,6 +182,12 @@ def coco2lf(annotations: tuple[str, ...], **kw: Any) -> None:
     inputs = list(annotations)
     if kw["split_spec"] is not None:
         split = parse_split(kw["split_spec"], kw["seed"])
-        run_conversion("coco2lf", kw, lambda: convert_split("coco", inputs, coco, passes, output, split))
+        run_conversion(
+            "coco2lf",
+            kw,
+            lambda stats: convert_split("coco", inputs, coco, passes, output, split, collector=stats),
+        )
         return
-    run_conversion("coco2lf", kw, lambda: convert("coco", inputs, coco, passes, output))
+    run_conversion(
+        "coco2lf", kw, lambda stats: convert("coco", inputs, coco, passes, output, collector=stats)
+    )

@@ -8,6 +8,8 @@ from typing import Any
 import click
 
 from mmconvert.api import ConvertResult
+from mmconvert.cli import pages
+from mmconvert.cli.pages import html_option
 from mmconvert.cli.render import render_findings
 from mmconvert.errors import UsageError, ValidationFailed
 from mmconvert.findings import Findings
@@ -131,8 +133,9 @@ def pass_options(check_default: str = "exists") -> Callable[[F], F]:
                 "--report",
                 type=click.Path(dir_okay=False),
                 default=None,
-                help="Write every finding and the counts as JSON to this file.",
+                help="Write every finding, the counts and the statistics as JSON to this file.",
             ),
+            html_option,
             click.option("--quiet", "-q", is_flag=True, help="Print errors only."),
             *media_check_options(),
         ]
@@ -230,44 +233,55 @@ def build_output_options(kw: dict[str, Any]) -> OutputOptions:
     )
 
 
-def run_conversion(command: str, kw: dict[str, Any], call: Callable[[], ConvertResult]) -> None:
-    """Run ``call``, write the report, print findings and the one-line result."""
+def run_conversion(command: str, kw: dict[str, Any], call: Callable[[Any], ConvertResult]) -> None:
+    """Run ``call`` (given the statistics collector, or ``None`` without --report/--html), write the
+    report and the page, print findings and the one-line result."""
     report_path = kw.get("report")
+    html_path = kw.get("html")
     quiet = kw.get("quiet", False)
     if report_path:
         check_report_target(report_path)
+    if html_path:
+        pages.check_target(html_path, "--html")
+    collector = pages.new_collector(kw, build_token_budget(kw)) if report_path or html_path else None
     try:
         with configure_logging(quiet, kw.get("verbose") or 0, kw.get("log_file")):
-            result = call()
+            result = call(collector)
     except ValidationFailed as exc:
-        if report_path:
-            write_report(report_path, build_report(command, exc.findings, ok=False))
+        if collector is not None:
+            if report_path:
+                report = build_report(command, exc.findings, ok=False)
+                write_report(report_path, pages.with_statistics(report, collector))
+            if html_path:
+                lines = [f"Error: {exc.message}"]
+                pages.write_page(html_path, command, kw, exc.findings, collector, exc.notes, lines)
         raise
     for note in result.notes:
         if not quiet:
             click.echo(note, err=True)
     render_findings(result.findings, quiet=quiet)
-    if report_path:
-        write_report(
-            report_path,
-            build_report(
-                command,
-                result.findings,
-                ok=True,
-                samples={
-                    "seen": result.samples_seen,
-                    "written": result.samples_written,
-                    "skipped": result.samples_rejected,
-                },
-                output={
-                    "file": result.output_file,
-                    "dataset_info": result.dataset_info,
-                    "entry": result.name,
-                    "dry_run": result.dry_run,
-                },
-                notes=result.notes,
-            ),
+    if report_path and collector is not None:
+        report = build_report(
+            command,
+            result.findings,
+            ok=True,
+            samples={
+                "seen": result.samples_seen,
+                "written": result.samples_written,
+                "skipped": result.samples_rejected,
+            },
+            output={
+                "file": result.output_file,
+                "dataset_info": result.dataset_info,
+                "entry": result.name,
+                "dry_run": result.dry_run,
+            },
+            notes=result.notes,
         )
+        write_report(report_path, pages.with_statistics(report, collector))
+    if html_path and collector is not None:
+        lines = [success_line(result)]
+        pages.write_page(html_path, command, kw, result.findings, collector, result.notes, lines)
     click.echo(success_line(result))
 
 

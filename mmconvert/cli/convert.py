@@ -15,6 +15,7 @@ from mmconvert.cli.common import (
     pass_options,
     run_conversion,
 )
+from mmconvert.cli.pages import bbox_format_option
 from mmconvert.converters import EXPORTERS, IMPORTERS
 from mmconvert.converters.detect import detect_format
 from mmconvert.errors import UsageError
@@ -47,10 +48,15 @@ def _run(command: str, inputs: tuple[str, ...], source_format: str, kw: dict[str
     output = build_output_options(kw)
     options = _import_options(source_format, kw["media_dir"], passes.tokens, kw.get("dataset"))
     exporter = kw["to"]
-    run_conversion(command, kw, lambda: convert(source_format, inputs, options, passes, output, exporter))
+    run_conversion(
+        command,
+        kw,
+        lambda stats: convert(source_format, inputs, options, passes, output, exporter, collector=stats),
+    )
 
 
 def _common(f: Any) -> Any:
+    f = bbox_format_option(f)
     f = click.option(
         "--to",
         type=click.Choice(sorted(EXPORTERS)),

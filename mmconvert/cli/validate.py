@@ -13,8 +13,17 @@ from typing import Any
 
 import click
 
+from mmconvert.cli.pages import (
+    bbox_format_option,
+    check_target,
+    html_option,
+    new_collector,
+    with_statistics,
+    write_page,
+)
 from mmconvert.cli.render import EXAMPLES_PER_CODE, render_findings_by_dataset
 from mmconvert.errors import UsageError
+from mmconvert.findings import Findings
 from mmconvert.lf_templates import TEMPLATES
 from mmconvert.options import CheckTier, PlaceholderTokens
 from mmconvert.report import build_report, write_report
@@ -95,6 +104,8 @@ def _names(value: Any) -> list[str]:
     help="Examples printed per finding code.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print errors only.")
+@html_option
+@bbox_format_option
 def validate_command(dataset_dir: str | None, **kw: Any) -> None:
     """Check an LLaMA-Factory dataset folder the way LLaMA-Factory 0.9.5 will read it, without LF.
 
@@ -141,16 +152,39 @@ def validate_command(dataset_dir: str | None, **kw: Any) -> None:
         cutoff_len=int(cutoff) if isinstance(cutoff, int) else None,
         jobs=kw["jobs"],
     )
+    if kw["html"]:
+        check_target(kw["html"], "--html")
     result = validate_folder(dataset_dir, names or None, options)
+    collector = _statistics(result, options, kw) if kw["report"] or kw["html"] else None
     render_findings_by_dataset(
         result.findings, [d.name for d in result.datasets], examples=kw["examples"], quiet=kw["quiet"]
     )
     for line in summary_lines(result):
         click.echo(line)
     if kw["report"]:
-        write_report(kw["report"], validate_report(result, options, kw.get("config")))
+        report = validate_report(result, options, kw.get("config"))
+        write_report(kw["report"], with_statistics(report, collector) if collector else report)
+    if kw["html"] and collector is not None:
+        title = f"mmconvert validate: {os.path.abspath(dataset_dir)}"
+        write_page(
+            kw["html"], "validate", kw, result.findings, collector, lines=summary_lines(result), title=title
+        )
     if not result.ok:
         click.get_current_context().exit(1)
+
+
+def _statistics(result: ValidateResult, options: ValidateOptions, kw: dict[str, Any]) -> Any:
+    """The statistics of the checked datasets, read again through the ``llamafactory`` importer (the
+    samples LF keeps), with the samples the findings name kept as examples for --html."""
+    from mmconvert.stats import collect_folder, token_budget
+
+    budget = token_budget(options.template, options.cutoff_len)
+    collector = new_collector({"cutoff_len": options.cutoff_len}, budget)
+    collector.want_examples(result.findings)
+    names = [d.name for d in result.datasets if d.status == "checked"]
+    if names:
+        collect_folder(result.dataset_dir, names, collector, Findings(), options.media_dir, options.stage)
+    return collector
 
 
 def summary_lines(result: ValidateResult) -> list[str]:
