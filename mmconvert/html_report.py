@@ -113,8 +113,8 @@ class BoxSpace:
 class Thumbnails:
     """Embedded JPEG thumbnails, made once per file, within :data:`THUMBNAIL_BUDGET` bytes."""
 
-    def __init__(self, budget: int = THUMBNAIL_BUDGET) -> None:
-        self.budget = budget
+    def __init__(self, budget: int | None = None) -> None:
+        self.budget = THUMBNAIL_BUDGET if budget is None else budget
         self.used = 0
         self.omitted = 0
         self._made: dict[str, str | None] = {}
@@ -374,7 +374,10 @@ def _class_balance(stats: GroupStats) -> str | None:
         return None
     top = sorted(stats.labels.items(), key=lambda kv: (-kv[1], kv[0]))[:25]
     fig, ax = _figure(4.2, max(2.4, 0.22 * len(top) + 0.8), left=0.32)
+    from matplotlib.ticker import MaxNLocator
+
     ax.barh([label for label, _ in reversed(top)], [n for _, n in reversed(top)], color="#911eb4")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title("boxes per class" + (" (top 25)" if len(stats.labels) > 25 else ""), fontsize=10)
     ax.tick_params(axis="y", labelsize=7)
     ax.set_xlabel("boxes", fontsize=9)
