@@ -43,3 +43,9 @@ def test_ci_runs_the_suite_on_the_lowest_versions_too() -> None:
     script = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert 'PIP_CONSTRAINT="$PWD/.ci/constraints-lowest.txt" eval "$INSTALL_CMD"' in script
     assert "run_suite newest" in script and "run_suite lowest" in script
+
+
+def test_ci_installs_the_browser_for_the_browser_test() -> None:
+    script = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    install = script.index("apt-get install -y -q chromium chromium-driver")
+    assert install < script.index('echo "== newest dependency versions"')
