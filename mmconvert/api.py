@@ -30,7 +30,7 @@ from mmconvert.dataset_info import (
 from mmconvert.errors import OutputConflict, UsageError, ValidationFailed
 from mmconvert.findings import Finding, Findings, Severity
 from mmconvert.io import _default_mode, decoding, fsync_dir
-from mmconvert.model import Dataset, Sample
+from mmconvert.model import Dataset
 from mmconvert.options import CocoOptions, OnError, OutputOptions, PassOptions
 from mmconvert.passes import PassStats, run_passes
 from mmconvert.splits import SplitSpec
@@ -166,21 +166,20 @@ def _export(
     """Run the passes and the exporter: in several processes when the dataset can be cut into slices
     (see :mod:`mmconvert.parallel`), else in this one.  Returns the exporter's WrittenFile."""
     parts = parallel.plan(dataset, pass_options, output_options) if exporter in JOINERS else 1
-    if collector is not None:  # the statistics observe the samples in this process
-        group = output_options.name
-
-        def examples(sample: Sample, problems: list[Finding]) -> None:
-            collector.note_findings(sample, problems, group)
-
-        passed = run_passes(dataset, pass_options, findings, stats, examples)
-        observed = replace(passed, samples=collector.stream(passed.samples, output_options.name))
-        return EXPORTERS[exporter](observed, output_options)
     if parts > 1:
         write = EXPORTERS[exporter]
-        results = parallel.convert_parts(dataset, parts, pass_options, output_options, write, findings)
+        results = parallel.convert_parts(
+            dataset, parts, pass_options, output_options, write, findings, collector
+        )
         if results is not None:
-            parallel.merge_findings(findings, results, stats)
+            parallel.merge_findings(findings, results, stats, collector)
             return JOINERS[exporter]([r.written for r in results], output_options, dataset)
+    if collector is not None:  # the statistics watch the samples (under the dataset's name)
+        from mmconvert.stats import run_observed
+
+        return EXPORTERS[exporter](
+            run_observed(dataset, pass_options, findings, stats, collector), output_options
+        )
     return EXPORTERS[exporter](run_passes(dataset, pass_options, findings, stats), output_options)
 
 

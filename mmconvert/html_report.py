@@ -27,7 +27,7 @@ from mmconvert.errors import UsageError
 from mmconvert.findings import Finding, Findings, Severity
 from mmconvert.io import atomic_output
 from mmconvert.model import MediaKind, Sample
-from mmconvert.stats import Distribution, GroupStats, StatsCollector, media_path, parse_boxes
+from mmconvert.stats import MAX_SIZE_POINTS, Distribution, GroupStats, StatsCollector, media_path, parse_boxes
 from mmconvert.stats_lf import LF_IMAGE_MAX_PIXELS, LF_IMAGE_MIN_PIXELS, qwen_input_size
 
 #: Longest side of an embedded thumbnail, in pixels.
@@ -327,11 +327,12 @@ def _text_lengths(stats: GroupStats) -> str | None:
     return _svg(fig)
 
 
-def _size_scatter(stats: GroupStats) -> str | None:
-    if not stats.size_points:
+def _size_scatter(stats: GroupStats, collector: StatsCollector) -> str | None:
+    sizes, _ = stats.sizes(collector.media)
+    if not sizes:
         return None
     fig, ax = _figure(4.2, 3.2)
-    points = sorted(stats.size_points.items())
+    points = sorted(sizes.items(), key=lambda item: (-item[1], item[0]))[:MAX_SIZE_POINTS]
     ax.scatter(
         [w for (w, _), _ in points],
         [h for (_, h), _ in points],
@@ -400,7 +401,7 @@ def _plots(stats: GroupStats, collector: StatsCollector) -> list[dict[str, str]]
             "audios",
             _histogram(stats.audios, "audios per sample", "audios") if stats.audios.above(0) else None,
         ),
-        ("sizes", _size_scatter(stats)),
+        ("sizes", _size_scatter(stats, collector)),
         (
             "visual",
             _histogram(

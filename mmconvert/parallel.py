@@ -63,6 +63,7 @@ class _Job:
     write: Callable[[Dataset, OutputOptions], Any]
     findings: Findings
     counter: Any  # multiprocessing.Value shared with the parent, for progress
+    collector: Any = None  # mmconvert.stats.StatsCollector watching the samples (--report, --html)
 
 
 @dataclass
@@ -74,6 +75,7 @@ class PartResult:
     stats: PassStats
     written: Any  # llamafactory.WrittenFile
     ids: Any
+    collector: Any = None  # what the worker's copy of the collector observed
 
 
 _JOB: _Job | None = None  # set in the parent just before the workers are forked
@@ -106,8 +108,15 @@ def _run_part(k: int) -> PartResult | BaseException:
         dataset = replace(job.dataset, samples=_counted(part.samples, job.counter))
         # the first part file becomes the result (see join_parts): only it is synced (--fsync)
         output = job.output if k == 0 else replace(job.output, sync=False)
-        written = job.write(run_passes(dataset, job.options, findings, stats), output)
-        return PartResult(findings.to_list()[mark:], findings.skipped - skipped, stats, written, part.ids)
+        if job.collector is not None:
+            from mmconvert.stats import run_observed
+
+            passed = run_observed(dataset, job.options, findings, stats, job.collector)
+        else:
+            passed = run_passes(dataset, job.options, findings, stats)
+        written = job.write(passed, output)
+        found = findings.to_list()[mark:]
+        return PartResult(found, findings.skipped - skipped, stats, written, part.ids, job.collector)
     except BaseException as exc:  # sent back and raised in the parent
         try:
             pickle.dumps(exc)
@@ -134,6 +143,7 @@ def convert_parts(
     output: OutputOptions,
     write: Callable[[Dataset, OutputOptions], Any],
     findings: Findings,
+    collector: Any = None,
 ) -> list[PartResult] | None:
     """Convert ``dataset`` in ``parts`` worker processes; the results in slice order, or ``None`` when
     the slices overlap (then nothing is left behind and the caller converts in one process).
@@ -144,7 +154,7 @@ def convert_parts(
     global _JOB
     context = multiprocessing.get_context("fork")
     counter = context.Value("q", 0)
-    _JOB = _Job(dataset, parts, options, output, write, findings, counter)
+    _JOB = _Job(dataset, parts, options, output, write, findings, counter, collector)
     progress = ProgressCounter("reading samples", total=dataset.size, unit="samples")
     results: list[PartResult | BaseException] = []
     futures: list[Future[PartResult | BaseException]] = []
@@ -199,9 +209,14 @@ def _discard(results: list[PartResult]) -> None:
                 os.unlink(r.written.temp_path)
 
 
-def merge_findings(findings: Findings, results: list[PartResult], stats: PassStats) -> None:
-    """Add the workers' findings and counts to the run's, in slice order (the order one process has)."""
+def merge_findings(
+    findings: Findings, results: list[PartResult], stats: PassStats, collector: Any = None
+) -> None:
+    """Add the workers' findings and counts (and statistics, to ``collector``) to the run's, in slice
+    order (the order one process has)."""
     for r in results:
+        if collector is not None and r.collector is not None:
+            collector.merge(r.collector)
         findings.extend(r.findings)
         findings.skipped += r.skipped
         stats.seen += r.stats.seen

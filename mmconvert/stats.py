@@ -17,22 +17,16 @@ import math
 import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import msgspec
 
 from mmconvert.errors import UsageError
 from mmconvert.findings import Finding, Findings, Severity
-from mmconvert.model import Role, Sample
+from mmconvert.model import Dataset, Role, Sample
 from mmconvert.options import PlaceholderTokens
-from mmconvert.stats_lf import (
-    LF_CUTOFF_LEN,
-    WRAPPER_TOKENS,
-    TokenBudget,
-    estimate_text_tokens,
-    sample_text_tokens,
-)
+from mmconvert.stats_lf import LF_CUTOFF_LEN, TURN_OVERHEAD, WRAPPER_TOKENS, TokenBudget, estimate_text_tokens
 
 STATS_VERSION = 1
 #: Samples kept per dataset, and per finding code, as examples for the HTML report.
@@ -181,6 +175,22 @@ def sample_key(sample: Sample, paths: list[str]) -> int:
     )
 
 
+#: The :class:`Distribution` fields of :class:`GroupStats`.
+_DISTRIBUTIONS = (
+    "turns",
+    "images",
+    "videos",
+    "audios",
+    "visual_per_image",
+    "visual_per_sample",
+    "total_tokens",
+    "prompt_chars",
+    "answer_chars",
+    "prompt_tokens",
+    "answer_tokens",
+)
+
+
 @dataclass
 class GroupStats:
     """The statistics of one dataset (or one split of it)."""
@@ -191,10 +201,7 @@ class GroupStats:
     images: Distribution = field(default_factory=Distribution)
     videos: Distribution = field(default_factory=Distribution)
     audios: Distribution = field(default_factory=Distribution)
-    widths: Distribution = field(default_factory=Distribution)
-    heights: Distribution = field(default_factory=Distribution)
-    size_points: Counter[tuple[int, int]] = field(default_factory=Counter)
-    unknown_sizes: int = 0
+    image_files: set[str] = field(default_factory=set)
     visual_per_image: Distribution = field(default_factory=Distribution)
     visual_per_sample: Distribution = field(default_factory=Distribution)
     total_tokens: Distribution = field(default_factory=Distribution)
@@ -208,22 +215,74 @@ class GroupStats:
     boxes_by_image: dict[str, int] = field(default_factory=dict)
     hashes: dict[int, int] = field(default_factory=dict)
     duplicates: int = 0
-    duplicate_examples: list[tuple[str, int]] = field(default_factory=list)
+    duplicate_examples: list[tuple[int, int]] = field(default_factory=list)  # (index, first index)
     media_uses: dict[str, int] = field(default_factory=dict)
     missing: set[str] = field(default_factory=set)
     missing_samples: int = 0
     examples: list[Sample] = field(default_factory=list)
 
-    def to_dict(self, budget: TokenBudget | None, cutoff_len: int) -> dict[str, Any]:
+    def sizes(self, media: dict[str, MediaInfo]) -> tuple[Counter[tuple[int, int]], int]:
+        """``(files per (width, height), files of unknown size)`` of the group's distinct images."""
+        sizes: Counter[tuple[int, int]] = Counter()
+        unknown = 0
+        for path in self.image_files:
+            size = media[path].size
+            if size is None:
+                unknown += 1
+            else:
+                sizes[size] += 1
+        return sizes, unknown
+
+    def merge(self, other: GroupStats, examples: int) -> None:
+        """Add the counts of ``other``, the same dataset's next slice of samples (see
+        :meth:`StatsCollector.merge`): the result is what observing both slices in order gives.
+        ``examples``: how many example samples to keep."""
+        self.samples += other.samples
+        for name in _DISTRIBUTIONS:
+            getattr(self, name).counts.update(getattr(other, name).counts)
+        self.image_files |= other.image_files
+        self.tokens_unknown += other.tokens_unknown
+        self.box_samples += other.box_samples
+        for label, n in other.labels.items():
+            if label not in self.labels and len(self.labels) >= MAX_LABELS:
+                label = OTHER_LABELS
+            self.labels[label] += n
+        for image, n in other.boxes_by_image.items():
+            self.boxes_by_image[image] = self.boxes_by_image.get(image, 0) + n
+        # a sample of ``other`` repeating one of ``self`` is a duplicate that neither slice saw
+        crossing = []
+        for key, index in other.hashes.items():
+            first = self.hashes.get(key)
+            if first is None:
+                self.hashes[key] = index
+            else:
+                self.duplicates += 1
+                crossing.append((index, first))
+        self.duplicates += other.duplicates
+        # each list holds its earliest duplicates, so the earliest of all are among them
+        merged = sorted([*self.duplicate_examples, *other.duplicate_examples, *crossing])
+        self.duplicate_examples = merged[:MAX_LISTED]
+        for path, n in other.media_uses.items():
+            self.media_uses[path] = self.media_uses.get(path, 0) + n
+        self.missing |= other.missing
+        self.missing_samples += other.missing_samples
+        self.examples.extend(other.examples[: max(0, examples - len(self.examples))])
+
+    def to_dict(
+        self, budget: TokenBudget | None, cutoff_len: int, media: dict[str, MediaInfo]
+    ) -> dict[str, Any]:
         boxes_per_image = Distribution()
         for count in self.boxes_by_image.values():
             boxes_per_image.add(count)
+        sizes, unknown = self.sizes(media)
+        widths, heights = Distribution(), Distribution()
+        for (w, h), n in sizes.items():
+            widths.add(w, n)
+            heights.add(h, n)
+        points = sorted(sizes.items(), key=lambda item: (-item[1], item[0]))[:MAX_SIZE_POINTS]
         shared = [(path, n) for path, n in self.media_uses.items() if n > 1]
         shared.sort(key=lambda item: (-item[1], item[0]))
         folders: Counter[str] = Counter(os.path.dirname(path) or "." for path in self.missing)
-        pixels = Distribution()
-        for (w, h), n in self.size_points.items():
-            pixels.add(w * h, n)
         return {
             "name": self.name,
             "samples": self.samples,
@@ -234,11 +293,11 @@ class GroupStats:
                 "audio": self.audios.summary(),
             },
             "image_sizes": {
-                "files": self.widths.count,
-                "unknown": self.unknown_sizes,
-                "width": self.widths.summary(),
-                "height": self.heights.summary(),
-                "points": [[w, h, n] for (w, h), n in sorted(self.size_points.items())],
+                "files": widths.count,
+                "unknown": unknown,
+                "width": widths.summary(),
+                "height": heights.summary(),
+                "points": [[w, h, n] for (w, h), n in sorted(points)],
             },
             "tokens": {
                 "template": budget.template if budget else None,
@@ -272,7 +331,7 @@ class GroupStats:
             "duplicates": {
                 "samples": self.duplicates,
                 "examples": [
-                    {"sample": where, "first_index": first} for where, first in self.duplicate_examples
+                    {"index": index, "first_index": first} for index, first in self.duplicate_examples
                 ],
             },
             "shared_media": {
@@ -319,6 +378,8 @@ class StatsCollector:
         self.unread: list[tuple[str, str]] = []
         #: Registry entries left out because LF loads them from a hub, a script or the cloud.
         self.remote = 0
+        self._last_prompt: str | None = None
+        self._last_prompt_tokens = 0
 
     # -- feeding -------------------------------------------------------------------------------------
     def group(self, name: str) -> GroupStats:
@@ -335,10 +396,10 @@ class StatsCollector:
             stats.examples.append(sample)
         if self._wanted:
             self._match_wanted(sample, group)
-        stats.turns.add(len(sample.turns) + (1 if sample.is_preference else 0))
-        stats.images.add(len(sample.images))
-        stats.videos.add(len(sample.videos))
-        stats.audios.add(len(sample.audios))
+        stats.turns.counts[len(sample.turns) + (1 if sample.is_preference else 0)] += 1
+        stats.images.counts[len(sample.images)] += 1
+        stats.videos.counts[len(sample.videos)] += 1
+        stats.audios.counts[len(sample.audios)] += 1
         paths, visual = self._count_media(sample, stats)
         self._count_text_and_tokens(sample, stats, visual)
         self._count_boxes(sample, stats, paths)
@@ -349,7 +410,7 @@ class StatsCollector:
         else:
             stats.duplicates += 1
             if len(stats.duplicate_examples) < MAX_LISTED:
-                stats.duplicate_examples.append((sample.source.describe(), first))
+                stats.duplicate_examples.append((sample.source.index, first))
 
     def stream(self, samples: Iterable[Sample], group: str) -> Iterator[Sample]:
         """``samples`` unchanged, each one observed as it passes."""
@@ -408,13 +469,16 @@ class StatsCollector:
         seen_here: set[str] = set()
         missing = False
         budget = self.budget
+        known = self.media
         visual = 0
         sized = True
         for items in (sample.images, sample.videos, sample.audios):
             for media in items:
                 path = media_path(media)
                 paths.append(path)
-                info = self.media_info(media)
+                info = known.get(path)
+                if info is None:
+                    info = known[path] = _look_at(path, media)
                 if info.state == "missing":
                     missing = True
                     stats.missing.add(path)
@@ -423,14 +487,7 @@ class StatsCollector:
                     uses = stats.media_uses.get(path, 0)
                     stats.media_uses[path] = uses + 1
                     if uses == 0 and items is sample.images:
-                        size = info.size
-                        if size is None:
-                            stats.unknown_sizes += 1
-                        else:
-                            stats.widths.add(size[0])
-                            stats.heights.add(size[1])
-                            if len(stats.size_points) < MAX_SIZE_POINTS or size in stats.size_points:
-                                stats.size_points[size] += 1
+                        stats.image_files.add(path)
                 if items is sample.images and budget is not None:
                     size = info.size
                     if size is None:
@@ -444,26 +501,54 @@ class StatsCollector:
         return paths, (visual if sized else None)
 
     # -- text ----------------------------------------------------------------------------------------
+    def _estimate_prompt(self, text: str) -> int:
+        """:func:`estimate_text_tokens` of a prompt text, remembered for the last prompt object
+        (COCO-like data has one prompt object in every sample)."""
+        if text is self._last_prompt:
+            return self._last_prompt_tokens
+        tokens = estimate_text_tokens(text)
+        self._last_prompt, self._last_prompt_tokens = text, tokens
+        return tokens
+
     def _count_text_and_tokens(self, sample: Sample, stats: GroupStats, visual: int | None) -> None:
-        prompt: list[str] = [sample.system] if sample.system else []
-        answer: list[str] = []
+        """Prompt and answer lengths, and the estimated text tokens of the sample, which are
+        :func:`~mmconvert.tokens.sample_text_tokens`: each text's estimate plus the per-message overhead."""
+        estimate = estimate_text_tokens
+        prompt_chars = answer_chars = prompt_tokens = answer_tokens = 0
+        messages = len(sample.turns)
+        if sample.system:
+            prompt_chars, prompt_tokens, messages = len(sample.system), estimate(sample.system), messages + 1
         for turn in sample.turns:
-            (prompt if turn.role in _PROMPT_ROLES else answer).append(turn.content)
+            content = turn.content
+            if turn.role in _PROMPT_ROLES:
+                prompt_chars += len(content)
+                prompt_tokens += self._estimate_prompt(content)
+            else:
+                answer_chars += len(content)
+                answer_tokens += estimate(content)
+        other = 0  # texts that are neither prompt nor answer here, but in the sequence
+        if sample.tools:
+            other += estimate(sample.tools)
+            messages += 1
         if sample.chosen is not None:
-            answer.append(sample.chosen.content)
-        prompt_text, answer_text = "".join(prompt), "".join(answer)
-        stats.prompt_chars.add(len(prompt_text))
-        stats.answer_chars.add(len(answer_text))
-        stats.prompt_tokens.add(estimate_text_tokens(prompt_text))
-        stats.answer_tokens.add(estimate_text_tokens(answer_text))
-        text = sample_text_tokens(sample)
+            answer_chars += len(sample.chosen.content)
+            answer_tokens += estimate(sample.chosen.content)
+            messages += 1
+        if sample.rejected is not None:
+            other += estimate(sample.rejected.content)
+            messages += 1
+        stats.prompt_chars.counts[prompt_chars] += 1
+        stats.answer_chars.counts[answer_chars] += 1
+        stats.prompt_tokens.counts[prompt_tokens] += 1
+        stats.answer_tokens.counts[answer_tokens] += 1
+        text = prompt_tokens + answer_tokens + other + TURN_OVERHEAD * messages
         if self.budget is None:
-            stats.total_tokens.add(text)
+            stats.total_tokens.counts[text] += 1
         elif visual is None:
             stats.tokens_unknown += 1
         else:
-            stats.visual_per_sample.add(visual)
-            stats.total_tokens.add(text + visual)
+            stats.visual_per_sample.counts[visual] += 1
+            stats.total_tokens.counts[text + visual] += 1
 
     def _count_boxes(self, sample: Sample, stats: GroupStats, paths: list[str]) -> None:
         answers = [t.content for t in sample.turns if t.role is Role.ASSISTANT and "bbox_2d" in t.content]
@@ -485,6 +570,19 @@ class StatsCollector:
         if found:
             stats.box_samples += 1
 
+    def merge(self, other: StatsCollector) -> None:
+        """Add what ``other`` observed after this collector (a worker's slice of the same run): the
+        result is what one collector observing both streams in order holds."""
+        self.media.update(other.media)
+        for name, group in other.groups.items():
+            if name in self.groups:
+                self.groups[name].merge(group, self.examples)
+            else:
+                self.groups[name] = group
+        for code, items in other.finding_examples.items():
+            kept = self.finding_examples.setdefault(code, [])
+            kept.extend(items[: max(0, self.examples - len(kept))])
+
     # -- results -------------------------------------------------------------------------------------
     def to_dict(self, findings: Findings | None = None) -> dict[str, Any]:
         """The JSON document (``schemas/stats.schema.json``)."""
@@ -498,7 +596,7 @@ class StatsCollector:
                 "image_min_pixels": budget.image_min_pixels if budget else None,
                 "text_tokens": TEXT_TOKENS_NOTE,
             },
-            "datasets": [g.to_dict(budget, self.cutoff_len) for g in self.groups.values()],
+            "datasets": [g.to_dict(budget, self.cutoff_len, self.media) for g in self.groups.values()],
             "unread": [{"name": name, "reason": reason} for name, reason in self.unread],
             "remote_entries": self.remote,
         }
@@ -523,6 +621,22 @@ def _look_at(path: str, media: Any) -> MediaInfo:
     if check.problem is not None:
         return MediaInfo("unreadable", check.width, check.height)
     return MediaInfo("ok", check.width, check.height)
+
+
+def run_observed(
+    dataset: Dataset, options: Any, findings: Findings, counts: Any, collector: StatsCollector
+) -> Dataset:
+    """:func:`~mmconvert.passes.run_passes` watched by ``collector``: the samples with findings are
+    offered as examples, the samples that pass are counted under the dataset's name."""
+    from mmconvert.passes import run_passes
+
+    group = dataset.name
+
+    def examples(sample: Sample, problems: list[Finding]) -> None:
+        collector.note_findings(sample, problems, group)
+
+    passed = run_passes(dataset, options, findings, counts, examples)
+    return replace(passed, samples=collector.stream(passed.samples, group))
 
 
 def token_budget(template: str | None, cutoff_len: int | None = None) -> TokenBudget | None:

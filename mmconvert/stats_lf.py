@@ -15,6 +15,7 @@ from mmconvert.lf_templates import TEMPLATES as LF_TEMPLATES
 from mmconvert.model import Dataset
 from mmconvert.tokens import (
     LF_CUTOFF_LEN,
+    TURN_OVERHEAD,
     WRAPPER_TOKENS,
     TokenBudget,
     estimate_text_tokens,
@@ -27,6 +28,7 @@ __all__ = [
     "LF_IMAGE_MAX_PIXELS",
     "LF_IMAGE_MIN_PIXELS",
     "LF_TEMPLATES",
+    "TURN_OVERHEAD",
     "VISION_TEMPLATES",
     "WRAPPER_TOKENS",
     "TokenBudget",

@@ -229,3 +229,50 @@ def test_interrupt_leaves_no_part_files(tmp_path: Path, monkeypatch: pytest.Monk
         _run(path, tmp_path / "out", 2)
     assert calls["n"] == 1
     assert not (tmp_path / "out").exists() or not os.listdir(tmp_path / "out")
+
+
+@pytest.mark.parametrize("jobs", [2, 3])
+def test_statistics_of_parts_equal_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    """--report/--html statistics are gathered in the workers and merged in slice order: the same
+    numbers, examples and duplicates (also those whose first occurrence is in an earlier slice)."""
+    from mmconvert.stats import StatsCollector
+
+    calls: list[int] = []
+    real = parallel.convert_parts
+
+    def spy(*args: Any, **kw: Any) -> Any:
+        calls.append(args[1])
+        return real(*args, **kw)
+
+    monkeypatch.setattr(parallel, "convert_parts", spy)
+    path = _coco(tmp_path / "in", n_images=60)
+    coco = json.loads(path.read_text(encoding="utf-8"))
+    for ann in coco["annotations"][-10:]:  # the last slice repeats captions of the first
+        ann["caption"], ann["image_id"] = coco["annotations"][ann["id"] % 10]["caption"], ann["id"] % 10 // 5
+    path.write_text(json.dumps(coco), encoding="utf-8")
+    docs, pages = [], []
+    for run, n in (("one", 1), ("many", jobs)):
+        collector = StatsCollector()
+        passes = PassOptions(on_error=OnError.SKIP, jobs=n)
+        output = OutputOptions(output_dir=str(tmp_path / run), name="caps")
+        api.convert("coco", [str(path)], CocoOptions(images_dir=str(path.parent / "images")), passes, output,
+                    collector=collector)  # fmt: skip
+        docs.append(collector.to_dict())
+        pages.append(
+            (
+                [s.source.index for s in collector.groups["caps"].examples],
+                {
+                    code: [(f.index, s.source.index) for f, s in items]
+                    for code, items in collector.finding_examples.items()
+                },
+            )
+        )
+    assert calls == [jobs]
+    one, many = docs
+    assert many == one
+    caps = one["datasets"][0]
+    assert caps["duplicates"]["samples"] >= 5
+    assert caps["missing"]["files"] == 5  # images 5, 18, 31, 44, 57
+    assert pages[1] == pages[0]

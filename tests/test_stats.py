@@ -17,7 +17,7 @@ from mmconvert.findings import Findings
 from mmconvert.model import Media, MediaKind, Role, Sample, SourceRef, Turn
 from mmconvert.schemas import validator
 from mmconvert.stats import Distribution, StatsCollector, collect_folder, parse_boxes, token_budget
-from mmconvert.tokens import image_tokens
+from mmconvert.tokens import image_tokens, sample_text_tokens
 
 from .conftest import FIXTURES, THIRDPARTY
 from .standins import LF_DATA, LF_IMAGES, jpeg, lf_data_folder
@@ -87,6 +87,36 @@ def _sample(index: int, text: str, images: tuple[str, ...], base: str) -> Sample
     )
 
 
+def test_text_tokens_are_the_budget_estimate() -> None:
+    """The total of a sample without images is :func:`mmconvert.tokens.sample_text_tokens`, whatever its
+    shape (system prompt, tools, preference answers, KTO label, non-ASCII text)."""
+    source = SourceRef("x.json", 0, "$[0]")
+    turns = (Turn(Role.USER, "Why is the sky blue? 为什么"), Turn(Role.ASSISTANT, "Rayleigh scattering." * 7))
+    shapes = [
+        Sample(turns=turns, source=source),
+        Sample(turns=turns, source=source, system="You are terse.", tools='[{"name": "f"}]'),
+        Sample(
+            turns=turns[:1],
+            source=source,
+            chosen=Turn(Role.ASSISTANT, "good"),
+            rejected=Turn(Role.ASSISTANT, "bad!"),
+        ),
+        Sample(turns=turns, source=source, kto_label=False),
+        Sample(
+            turns=(*turns, Turn(Role.FUNCTION, '{"name": "f"}'), Turn(Role.OBSERVATION, "42")), source=source
+        ),
+    ]
+    for sample in shapes:
+        collector = StatsCollector()
+        collector.observe(sample, "x")
+        d = _by_name(collector.to_dict())["x"]
+        assert d["tokens"]["total_per_sample"]["max"] == sample_text_tokens(sample)
+        prompt = [sample.system or ""] + [
+            t.content for t in sample.turns if t.role in (Role.USER, Role.OBSERVATION)
+        ]
+        assert d["text"]["prompt_chars"]["max"] == sum(len(t) for t in prompt)
+
+
 def test_duplicates_shared_and_missing_media(tmp_path: Path) -> None:
     jpeg(tmp_path / "a" / "1.jpg", (100, 50))
     jpeg(tmp_path / "a" / "2.jpg", (28, 28))
@@ -107,10 +137,7 @@ def test_duplicates_shared_and_missing_media(tmp_path: Path) -> None:
     assert d["samples"] == 7
     assert d["duplicates"] == {
         "samples": 2,
-        "examples": [
-            {"sample": "chats.json:$[1]", "first_index": 0},
-            {"sample": "chats.json:$[6]", "first_index": 0},
-        ],
+        "examples": [{"index": 1, "first_index": 0}, {"index": 6, "first_index": 0}],
     }
     assert d["shared_media"]["files"] == 5
     assert d["shared_media"]["shared"] == 2  # a/1.jpg (4 samples) and b/9.jpg (2)

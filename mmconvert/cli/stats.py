@@ -24,7 +24,13 @@ from mmconvert.stats_lf import LF_TEMPLATES, VISION_TEMPLATES
 
 @click.command("stats")
 @click.argument("dataset_dir", required=False, type=click.Path(file_okay=False))
-@click.option("--dataset", "-d", "datasets", default=None, help="Comma-separated entry names (default: all).")
+@click.option(
+    "--dataset",
+    "-d",
+    "datasets",
+    default=None,
+    help="Comma-separated entry names (default: every entry with local files).",
+)
 @click.option(
     "--config",
     "-c",
